@@ -1,0 +1,209 @@
+"""zqmap web app: widgets → Filter → core → st_folium. No business logic here.
+
+Run with ``zqmap serve`` (or ``streamlit run app.py``). The data directory is
+``$ZQMAP_DATA`` or the bundled county data.
+"""
+
+from __future__ import annotations
+
+import folium
+import numpy as np
+import streamlit as st
+from streamlit_folium import st_folium
+
+from zqmap import mapview, summary
+from zqmap.export import View, render
+from zqmap.filters import Filter, mask, sort_by_due
+from zqmap.i18n import DEFAULT_LANG, LANGS, t
+from zqmap.naming import describe, export_filename
+from zqmap.paths import default_data_dir
+from zqmap.register import Dataset, RegisterError, fingerprint, load
+from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PLAN_MONTHS, PRECISION_BY_KEY, SECTORS
+
+st.set_page_config(page_title="左权县项目地图 zqmap", page_icon="🗺️", layout="wide")
+
+DATA_DIR = default_data_dir()
+FILTER_KEYS = ("w_sectors", "w_months", "w_undated", "w_kinds", "w_townships", "w_precisions", "w_text")
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_dataset(data_dir: str, stamp: str) -> Dataset:
+    """Loaded once per version of the files (``stamp`` changes when they change)."""
+    return load(data_dir)
+
+
+def tianditu_key() -> str | None:
+    key = mapview.tianditu_key()
+    if key:
+        return key
+    try:
+        return st.secrets.get("TIANDITU_KEY")
+    except (FileNotFoundError, KeyError, AttributeError):  # no secrets.toml
+        return None
+    except Exception:  # a broken secrets file must not stop the map
+        return None
+
+
+def init_state_from_url() -> None:
+    """On a session's first run, set the widgets from the URL's query parameters."""
+    if st.session_state.get("_initialised"):
+        return
+    params = st.query_params.to_dict()
+    flt = Filter.from_params(params)
+    st.session_state.w_lang = params.get("lang") if params.get("lang") in LANGS else DEFAULT_LANG
+    st.session_state.w_basemap = params.get("basemap") if params.get("basemap") in mapview.BASEMAPS else "none"
+    set_widgets(flt)
+    st.session_state._initialised = True
+
+
+def set_widgets(flt: Filter) -> None:
+    st.session_state.w_sectors = list(flt.sectors)
+    st.session_state.w_months = (flt.month_from or PLAN_MONTHS[0], flt.month_to or PLAN_MONTHS[-1])
+    st.session_state.w_undated = flt.include_undated
+    st.session_state.w_kinds = list(flt.kinds)
+    st.session_state.w_townships = list(flt.townships)
+    st.session_state.w_precisions = list(flt.precisions)
+    st.session_state.w_text = flt.text
+
+
+def filter_from_widgets(townships: list[str]) -> Filter:
+    lo, hi = st.session_state.w_months
+    return Filter(
+        sectors=tuple(st.session_state.w_sectors),
+        month_from=None if lo == PLAN_MONTHS[0] else lo,
+        month_to=None if hi == PLAN_MONTHS[-1] else hi,
+        include_undated=st.session_state.w_undated,
+        kinds=tuple(st.session_state.w_kinds),
+        townships=tuple(x for x in st.session_state.w_townships if x in townships),
+        precisions=tuple(st.session_state.w_precisions),
+        text=st.session_state.w_text,
+    )
+
+
+def sidebar(ds: Dataset, lang: str) -> Filter:
+    places = ds.places.set_index("id")
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    townships = list(places.index[places["kind"] == "township"]) + list(places.index[places["kind"] == "county"])
+
+    def township_label(pid: str) -> str:
+        return t("countywide", lang) if places.at[pid, "kind"] == "county" else places.at[pid, name_col]
+
+    with st.sidebar:
+        st.header(t("filters", lang))
+        st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
+                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
+        st.select_slider(t("month_range", lang), options=list(PLAN_MONTHS), key="w_months")
+        st.checkbox(t("include_undated", lang), key="w_undated")
+        st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
+                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
+        st.multiselect(t("township", lang), townships, key="w_townships", format_func=township_label,
+                       placeholder=t("all", lang))
+        st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
+                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
+        st.text_input(t("search", lang), key="w_text", max_chars=100)
+        st.button(t("reset", lang), on_click=set_widgets, args=(Filter(),))
+        st.divider()
+        st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
+                     format_func=lambda k: t(f"basemap_{k}", lang))
+    return filter_from_widgets(townships)
+
+
+def show_problems(problems, lang: str) -> None:
+    st.error(t("data_problems", lang))
+    st.code("\n".join(str(p) for p in problems), language=None)
+    st.caption(f"{t('data_dir', lang)}: {DATA_DIR}")
+
+
+def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
+    options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
+    base = mapview.base_map(ds, lang, options)
+    groups = mapview.project_layers(ds, rows, lang)
+    # The base map is the same on every filter change, so st_folium keeps the
+    # component (and the user's pan/zoom); only the project groups are replaced.
+    return st_folium(base, key="map", height=options.height, use_container_width=True,
+                     feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True),
+                     returned_objects=["last_object_clicked_popup"])
+
+
+def show_summary(selected, total: int, lang: str) -> None:
+    c1, c2 = st.columns(2)
+    c1.metric(t("n_of_total", lang, n=len(selected), total=total), t("n_projects", lang, n=len(selected)))
+    c2.metric(t("total_investment", lang), summary.format_yi(summary.total_investment(selected), lang) or "—")
+    colours = [s.colour for s in SECTORS.values()]
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("summary", lang))
+        st.dataframe(summary.by_sector(selected, lang).rename(columns={
+            "sector": t("sector", lang), "projects": t("count", lang), "investment_yi": t("yi_yuan", lang, v="")}),
+            hide_index=True)
+    with right:
+        st.subheader(t("timeline", lang))
+        st.bar_chart(summary.timeline(selected, lang), color=colours, height=260)
+
+
+def show_table_and_detail(selected, lang: str, clicked_id: str | None) -> None:
+    st.subheader(t("table", lang))
+    if selected.empty:
+        st.info(t("no_match", lang))
+        return
+    table = summary.display_table(selected, lang)
+    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="w_table")
+    picked = event.selection.rows if event is not None else []
+    detail_id = table.iloc[picked[0]][t("id", lang)] if picked else clicked_id
+    st.subheader(t("details", lang))
+    if detail_id is None or detail_id not in set(selected["id"]):
+        st.caption(t("select_project", lang))
+        return
+    row = selected[selected["id"] == detail_id].iloc[0]
+    st.markdown(f"**{row['name_zh']}** · {row['name_en']}", help=None)
+    st.table(summary.detail_table(row, lang))
+
+
+def show_downloads(ds: Dataset, flt: Filter, lang: str) -> None:
+    st.subheader(t("downloads", lang))
+    view = View.of(ds, flt, lang)
+    cols = st.columns(len(EXPORT_FORMATS))
+    for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
+        name = export_filename(flt, key)
+        with col:
+            if key in ("pdf", "png"):
+                token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
+                ready = st.session_state.get(f"_render_{key}")
+                if ready and ready[0] == token:
+                    st.download_button(t("download", lang, fmt=fmt.label(lang)), ready[1], file_name=name,
+                                       mime=fmt.mime, key=f"dl_{key}")
+                elif st.button(f"{t('prepare', lang)} {fmt.label(lang)}", key=f"prep_{key}"):
+                    with st.spinner(t("rendering", lang, fmt=fmt.label(lang))):
+                        st.session_state[f"_render_{key}"] = (token, render(view, key))
+                    st.rerun()
+            else:
+                st.download_button(t("download", lang, fmt=fmt.label(lang)), data=lambda k=key: render(view, k),
+                                   file_name=name, mime=fmt.mime, key=f"dl_{key}")
+
+
+def main() -> None:
+    init_state_from_url()
+    with st.sidebar:
+        st.radio(t("language", DEFAULT_LANG), list(LANGS), key="w_lang", horizontal=True,
+                 format_func=lambda k: "中文" if k == "zh" else "English")
+    lang = st.session_state.w_lang
+    st.title(t("app_title", lang))
+    st.caption(t("app_caption", lang))
+    try:
+        ds = cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR))
+    except RegisterError as exc:
+        show_problems(exc.problems, lang)
+        return
+    flt = sidebar(ds, lang)
+    st.query_params.from_dict({**flt.to_params(), "lang": lang,
+                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
+    rows = np.flatnonzero(mask(ds.projects, flt))
+    selected = sort_by_due(ds.projects.iloc[rows])
+    st.caption(describe(flt, lang, dict(zip(ds.places["id"], ds.places["name_zh" if lang == "zh" else "name_en"]))))
+    clicked = show_map(ds, rows, lang)
+    show_summary(selected, len(ds.projects), lang)
+    show_table_and_detail(selected, lang, mapview.clicked_project_id(clicked, set(ds.projects["id"])))
+    show_downloads(ds, flt, lang)
+
+
+main()

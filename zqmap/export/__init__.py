@@ -1,0 +1,90 @@
+"""Exports of a filtered view: one module per family of formats.
+
+Each exporter has the signature ``(view: View) -> bytes`` and registers itself
+with :func:`exporter`; :func:`render` and :func:`write` dispatch on the format.
+
+>>> from zqmap.register import load
+>>> from zqmap.filters import Filter
+>>> view = View.of(load(), Filter(sectors=("industry",)), "zh")
+>>> render(view, "csv")[:3] == b"\\xef\\xbb\\xbf"      # CSV starts with a BOM
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+
+from zqmap.atomic import write_bytes
+from zqmap.filters import Filter, apply, sort_by_due
+from zqmap.register import Dataset
+from zqmap.vocab import EXPORT_FORMATS
+
+
+@dataclass(frozen=True)
+class View:
+    """What an export shows: the data, the filter, the selected rows, the language."""
+
+    dataset: Dataset
+    flt: Filter
+    selected: gpd.GeoDataFrame
+    lang: str = "zh"
+    on: date | None = None  # the export date printed on snapshots (today if None)
+
+    @classmethod
+    def of(cls, dataset: Dataset, flt: Filter, lang: str = "zh", on: date | None = None) -> View:
+        """The view of ``dataset`` through ``flt``, rows sorted by due month."""
+        return cls(dataset, flt, sort_by_due(apply(dataset.projects, flt)), lang, on)
+
+    @property
+    def export_date(self) -> date:
+        return self.on or date.today()
+
+    def township_names(self) -> dict[str, str]:
+        places = self.dataset.places
+        col = "name_zh" if self.lang == "zh" else "name_en"
+        return dict(zip(places["id"], places[col]))
+
+
+Exporter = Callable[[View], bytes]
+_EXPORTERS: dict[str, Exporter] = {}
+# Modules that register exporters, imported on first use (matplotlib is slow to import).
+_MODULES = {
+    "geojson": "zqmap.export.tables", "csv": "zqmap.export.tables", "xlsx": "zqmap.export.tables",
+    "gpkg": "zqmap.export.tables", "html": "zqmap.export.html", "pdf": "zqmap.export.static",
+    "png": "zqmap.export.static",
+}
+
+
+def exporter(fmt: str) -> Callable[[Exporter], Exporter]:
+    """Register ``fn`` as the exporter for ``fmt``."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+
+    def register(fn: Exporter) -> Exporter:
+        _EXPORTERS[fmt] = fn
+        return fn
+
+    return register
+
+
+def render(view: View, fmt: str) -> bytes:
+    """The file contents of ``view`` in ``fmt``."""
+    if fmt not in _EXPORTERS:
+        if fmt not in _MODULES:
+            raise ValueError(f"unknown format {fmt!r}; known: {', '.join(EXPORT_FORMATS)}")
+        importlib.import_module(_MODULES[fmt])
+    return _EXPORTERS[fmt](view)
+
+
+def write(view: View, fmt: str, path: str | Path, force: bool = False) -> Path:
+    """Render and write atomically; refuses to overwrite unless ``force``."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; use --force to overwrite")
+    return write_bytes(path, render(view, fmt), force=force)

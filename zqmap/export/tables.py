@@ -1,0 +1,196 @@
+"""Data exports: GeoJSON (RFC 7946), CSV (UTF-8 with BOM), XLSX and GeoPackage.
+
+Every format carries the same flat record per project (:func:`flat_records`);
+GeoJSON keeps milestones and quantities as nested lists, the tabular formats
+spell them out as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from zqmap.export import View, exporter
+from zqmap.i18n import t
+from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTORS
+
+COORD_DECIMALS = 6  # ~0.1 m: RFC 7946 §11.2 advises no more precision than needed
+
+
+def milestone_text(milestones: list[dict], lang: str) -> str:
+    """``2024-03 投产/运营（3月投产达效）; …`` — one line per project."""
+    note_key = "note" if lang == "zh" else "note_en"
+    parts = []
+    for m in milestones:
+        note = m.get(note_key) or m.get("note") or ""
+        kind = MILESTONE_KINDS[m["kind"]].label(lang)
+        parts.append(f"{m['month']} {kind}" + (f" ({note})" if note else ""))
+    return "; ".join(parts)
+
+
+def quantity_text(quantities: list[dict], lang: str) -> str:
+    """``总投资 9000000000 CNY; 规模/产能 1400 MW`` — one line per project."""
+    return "; ".join(
+        f"{QUANTITY_KINDS[q['kind']].label(lang)} {format_number(q['value'])} {q['unit']}" for q in quantities
+    )
+
+
+def format_number(value: float) -> str:
+    """``1400.0`` → ``1400``; ``0.5`` → ``0.5``."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def format_yi(value: float, lang: str) -> str:
+    """An amount in CNY as 亿元 (100 million), the unit county documents use.
+
+    >>> format_yi(9e9, "zh")
+    '90 亿元'
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return t("yi_yuan", lang, v=f"{value / 1e8:,.2f}".rstrip("0").rstrip("."))
+
+
+def flat_records(view: View) -> list[dict]:
+    """One flat dict per selected project, numbered in view order (1, 2, …)."""
+    lang = view.lang
+    rows = []
+    for no, (_, p) in enumerate(view.selected.iterrows(), start=1):
+        point = p.geometry if p.geometry.geom_type == "Point" else p.geometry.representative_point()
+        rows.append({
+            "no": no,
+            "id": p["id"],
+            "name_zh": p["name_zh"],
+            "name_en": p["name_en"],
+            "sector": p["sector"],
+            "sector_label": SECTORS[p["sector"]].label(lang),
+            "category": p["category"],
+            "township": p["township"],
+            "township_name": p["township_zh"] if lang == "zh" else p["township_en"],
+            "place": p["place"],
+            "place_zh": p["place_zh"],
+            "place_en": p["place_en"],
+            "precision": p["precision"],
+            "precision_label": PRECISION_BY_KEY[p["precision"]].label(lang),
+            "first_month": p["first_month"],
+            "due_month": p["due_month"],
+            "milestones_text": milestone_text(p["milestones"], lang),
+            "investment_cny": None if pd.isna(p["investment_cny"]) else float(p["investment_cny"]),
+            "quantities_text": quantity_text(p["quantities"], lang),
+            "summary": p["summary_zh"] if lang == "zh" else p["summary_en"],
+            "source_ref": p["source_ref"],
+            "lon": round(point.x, COORD_DECIMALS),
+            "lat": round(point.y, COORD_DECIMALS),
+        })
+    return rows
+
+
+# Headers of the tabular exports, per language (machine keys stay in GeoJSON/GPKG).
+_HEADERS_ZH = {
+    "no": "序号", "id": "编号", "name_zh": "名称", "name_en": "英文名称", "sector": "领域代码",
+    "sector_label": "领域", "category": "类别", "township": "乡镇代码", "township_name": "乡镇",
+    "place": "地点代码", "place_zh": "地点", "place_en": "地点（英文）", "precision": "精度代码",
+    "precision_label": "位置精度", "first_month": "最早节点", "due_month": "最迟节点",
+    "milestones_text": "时间节点", "investment_cny": "总投资（元）", "quantities_text": "主要指标",
+    "summary": "说明", "source_ref": "出处（章节/条目）", "lon": "经度（WGS84）", "lat": "纬度（WGS84）",
+}
+
+
+def _headers(lang: str) -> dict[str, str]:
+    if lang == "zh":
+        return _HEADERS_ZH
+    return {k: k for k in _HEADERS_ZH}
+
+
+def table(view: View) -> pd.DataFrame:
+    """The flat records as a DataFrame with headers in the view's language."""
+    frame = pd.DataFrame(flat_records(view), columns=list(_HEADERS_ZH))
+    return frame.rename(columns=_headers(view.lang))
+
+
+@exporter("csv")
+def to_csv(view: View) -> bytes:
+    """CSV, UTF-8 with BOM so that Excel opens Chinese text correctly."""
+    buf = io.StringIO()
+    table(view).to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    return buf.getvalue().encode("utf-8-sig")
+
+
+@exporter("xlsx")
+def to_xlsx(view: View) -> bytes:
+    """An Excel workbook: one sheet of projects, one row each, plus a sheet saying what it holds."""
+    from openpyxl.utils import get_column_letter
+
+    buf = io.BytesIO()
+    frame = table(view)
+    from zqmap.naming import describe
+
+    about = pd.DataFrame({
+        "": [t("export_title", view.lang), t("export_filters", view.lang, what=describe(view.flt, view.lang, view.township_names())),
+             t("export_date", view.lang, date=view.export_date.isoformat()), t("export_source", view.lang),
+             t("schematic_note", view.lang)],
+    })
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name="projects", index=False)
+        about.to_excel(writer, sheet_name="about", index=False, header=False)
+        sheet = writer.sheets["projects"]
+        sheet.freeze_panes = "C2"
+        for i, col in enumerate(frame.columns, start=1):
+            width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])
+            sheet.column_dimensions[get_column_letter(i)].width = min(60, max(8, width * 1.2))
+    return buf.getvalue()
+
+
+def _feature(row: pd.Series, flat: dict) -> dict:
+    geom = shapely.set_precision(row.geometry, 10 ** -COORD_DECIMALS)
+    props = {k: flat[k] for k in flat if k not in ("lon", "lat", "milestones_text", "quantities_text")}
+    props["milestones"] = row["milestones"]
+    props["quantities"] = row["quantities"]
+    return {"type": "Feature", "id": row["id"], "geometry": shapely.geometry.mapping(geom), "properties": props}
+
+
+@exporter("geojson")
+def to_geojson(view: View) -> bytes:
+    """RFC 7946 GeoJSON: WGS84 lon/lat, no ``crs`` member, one feature per project."""
+    flats = flat_records(view)
+    features = [_feature(row, flat) for (_, row), flat in zip(view.selected.iterrows(), flats)]
+    doc = {"type": "FeatureCollection", "features": features}
+    return json.dumps(doc, ensure_ascii=False, indent=1, default=_json_default).encode("utf-8")
+
+
+def _json_default(value):
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def geodataframe(view: View) -> gpd.GeoDataFrame:
+    """Flat records with geometry, for GIS formats."""
+    frame = pd.DataFrame(flat_records(view), columns=list(_HEADERS_ZH))
+    frame["milestones_json"] = [json.dumps(m, ensure_ascii=False) for m in view.selected["milestones"]]
+    frame["quantities_json"] = [json.dumps(q, ensure_ascii=False) for q in view.selected["quantities"]]
+    return gpd.GeoDataFrame(frame, geometry=list(view.selected.geometry), crs=view.selected.crs)
+
+
+@exporter("gpkg")
+def to_gpkg(view: View) -> bytes:
+    """A GeoPackage with a ``projects`` layer (and ``counties`` for context)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "zqmap.gpkg"
+        gdf = geodataframe(view)
+        if gdf.empty:
+            # GDAL cannot infer a geometry type from no rows; declare one.
+            gdf.to_file(path, layer="projects", driver="GPKG", engine="pyogrio", geometry_type="Point")
+        else:
+            gdf.to_file(path, layer="projects", driver="GPKG", engine="pyogrio")
+        counties = view.dataset.counties[["adcode", "name_zh", "name_en", "focus", "geometry"]]
+        counties.to_file(path, layer="counties", driver="GPKG", engine="pyogrio")
+        return path.read_bytes()

@@ -1,0 +1,171 @@
+"""Pure functions that select projects: GeoDataFrame + :class:`Filter` → GeoDataFrame.
+
+>>> from zqmap.register import load
+>>> projects = load().projects
+>>> industry = apply(projects, Filter(sectors=("industry",)))
+>>> set(industry["sector"])
+{'industry'}
+>>> spring = apply(projects, Filter(month_from="2024-03", month_to="2024-05"))
+>>> all(any("2024-03" <= m <= "2024-05" for m in ms) for ms in spring["months"])
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+import geopandas as gpd
+import numpy as np
+
+from zqmap.register import MONTH_RE
+from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What to show. Empty tuples and ``None`` mean "no restriction".
+
+    - ``sectors``, ``kinds``, ``townships``, ``precisions``: keep projects whose
+      value is one of these (``townships`` holds place ids; a county-wide
+      project's township is the county's id).
+    - ``month_from`` / ``month_to`` (``YYYY-MM``, inclusive): keep projects with a
+      milestone in the range; with ``kinds`` set, only milestones of those kinds
+      count.
+    - ``include_undated``: keep projects that have no milestone at all.
+    - ``text``: case-insensitive substring of names, places, notes, in zh or en.
+    """
+
+    sectors: tuple[str, ...] = ()
+    month_from: str | None = None
+    month_to: str | None = None
+    include_undated: bool = True
+    kinds: tuple[str, ...] = ()
+    townships: tuple[str, ...] = ()
+    precisions: tuple[str, ...] = ()
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("sectors", "kinds", "townships", "precisions"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple([value] if isinstance(value, str) else value))
+        for name in ("month_from", "month_to"):
+            value = getattr(self, name)
+            if value is not None and not MONTH_RE.match(value):
+                raise ValueError(f"{name}: {value!r} is not a month YYYY-MM")
+        if self.month_from and self.month_to and self.month_from > self.month_to:
+            raise ValueError(f"month range is empty: {self.month_from} is after {self.month_to}")
+        for name, vocab in (("sectors", SECTORS), ("kinds", MILESTONE_KINDS), ("precisions", PRECISION_BY_KEY)):
+            unknown = [v for v in getattr(self, name) if v not in vocab]
+            if unknown:
+                raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(vocab)}")
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter keeps every project."""
+        return self == Filter()
+
+    def to_params(self) -> dict[str, str]:
+        """The filter as URL query parameters (only what differs from the default).
+
+        >>> Filter(sectors=("industry", "livelihood"), month_to="2024-06").to_params()
+        {'sector': 'industry,livelihood', 'to': '2024-06'}
+        """
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == f.default:
+                continue
+            key = _PARAM_NAMES[f.name]
+            if isinstance(value, tuple):
+                out[key] = ",".join(value)
+            elif isinstance(value, bool):
+                out[key] = "1" if value else "0"
+            else:
+                out[key] = str(value)
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> Filter:
+        """The filter from URL query parameters; values that do not parse are ignored,
+        so a stale or hand-edited link still opens.
+
+        >>> Filter.from_params({"sector": "industry,bogus", "to": "2024-06"})
+        Filter(sectors=('industry',), month_from=None, month_to='2024-06', include_undated=True, kinds=(), townships=(), precisions=(), text='')
+        """
+        kwargs: dict = {}
+        vocab = {"sectors": SECTORS, "kinds": MILESTONE_KINDS, "precisions": PRECISION_BY_KEY}
+        for f in fields(cls):
+            raw = params.get(_PARAM_NAMES[f.name])
+            if raw is None:
+                continue
+            raw = str(raw)
+            if f.name in ("sectors", "kinds", "precisions", "townships"):
+                items = tuple(x for x in raw.split(",") if x)
+                if f.name in vocab:
+                    items = tuple(x for x in items if x in vocab[f.name])
+                kwargs[f.name] = items
+            elif f.name == "include_undated":
+                kwargs[f.name] = raw not in ("0", "false", "no")
+            elif f.name in ("month_from", "month_to"):
+                if MONTH_RE.match(raw):
+                    kwargs[f.name] = raw
+            else:
+                kwargs[f.name] = raw[:200]
+        if kwargs.get("month_from") and kwargs.get("month_to") and kwargs["month_from"] > kwargs["month_to"]:
+            kwargs.pop("month_to")
+        return cls(**kwargs)
+
+    def with_(self, **changes) -> Filter:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+_PARAM_NAMES = {
+    "sectors": "sector", "month_from": "from", "month_to": "to", "include_undated": "undated",
+    "kinds": "kind", "townships": "township", "precisions": "precision", "text": "q",
+}
+
+
+def mask(projects: gpd.GeoDataFrame, flt: Filter) -> np.ndarray:
+    """A boolean array: which rows of ``projects`` the filter keeps."""
+    keep = np.ones(len(projects), dtype=bool)
+    if flt.sectors:
+        keep &= projects["sector"].isin(flt.sectors).to_numpy()
+    if flt.townships:
+        keep &= projects["township"].isin(flt.townships).to_numpy()
+    if flt.precisions:
+        keep &= projects["precision"].isin(flt.precisions).to_numpy()
+    if flt.text.strip():
+        needle = flt.text.strip().casefold()
+        keep &= projects["search_text"].str.contains(needle, regex=False).to_numpy()
+    if flt.kinds or flt.month_from or flt.month_to or not flt.include_undated:
+        keep &= _time_mask(projects, flt)
+    return keep
+
+
+def _time_mask(projects: gpd.GeoDataFrame, flt: Filter) -> np.ndarray:
+    lo, hi = flt.month_from or "0000-00", flt.month_to or "9999-99"
+    kinds = set(flt.kinds)
+    out = np.empty(len(projects), dtype=bool)
+    for i, (months, kinds_of) in enumerate(zip(projects["months"], projects["kinds"])):
+        if not months:
+            out[i] = flt.include_undated
+            continue
+        out[i] = any(lo <= m <= hi and (not kinds or k in kinds) for m, k in zip(months, kinds_of))
+    return out
+
+
+def apply(projects: gpd.GeoDataFrame, flt: Filter) -> gpd.GeoDataFrame:
+    """The rows of ``projects`` that ``flt`` keeps, in their original order."""
+    if flt.is_empty:
+        return projects
+    return projects[mask(projects, flt)]
+
+
+def sort_by_due(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Projects ordered by due month (undated last), then sector and id."""
+    key = projects["due_month"].fillna("9999-99")
+    order = np.lexsort((projects["id"].to_numpy(), projects["sector"].to_numpy(), key.to_numpy()))
+    return projects.iloc[order]

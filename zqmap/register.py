@@ -1,0 +1,679 @@
+"""Load and validate a zqmap data directory into GeoDataFrames.
+
+This is the boundary of the system: everything read from disk is checked here,
+and every problem is reported as a :class:`Problem` that names the file, the
+line, the record and the field. Code after :func:`load` trusts the types.
+
+>>> ds = load()                      # the bundled county data
+>>> ds.projects.crs.to_epsg()
+4326
+>>> sorted(ds.projects["sector"].unique())[:2]
+['agriculture', 'culture_tourism']
+>>> validate()                       # the bundled data is clean
+[]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+import yaml
+from shapely.geometry import Point, shape
+
+from zqmap.paths import COUNTIES_FILE, PLACES_FILE, PROJECTS_FILE, resolve_data_dir
+from zqmap.vocab import (
+    MILESTONE_KINDS,
+    PLACE_KINDS,
+    PRECISION_BY_KEY,
+    PRECISION_RANK,
+    QUANTITY_KINDS,
+    SECTORS,
+)
+
+CRS = "EPSG:4326"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_TEXT = {"name": 200, "short": 80, "long": 1000}
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# Control characters (other than tab/newline) and bidi overrides never belong
+# in a name: they hide or reorder text in popups, tables and PDFs.
+BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+PROJECT_FIELDS = {
+    "id", "name_zh", "name_en", "sector", "category", "place", "precision", "geometry",
+    "summary_zh", "summary_en", "milestones", "quantities", "source",
+}
+PROJECT_REQUIRED = ("id", "name_zh", "name_en", "sector", "place", "precision", "source")
+MILESTONE_FIELDS = {"month", "kind", "note", "note_en"}
+QUANTITY_FIELDS = {"kind", "value", "unit", "as_written", "note"}
+PLACE_FIELDS = {
+    "id", "name_zh", "name_en", "kind", "township", "lon", "lat", "precision", "source", "note",
+}
+PLACE_REQUIRED = ("id", "name_zh", "name_en", "kind", "lon", "lat", "precision", "source")
+
+# Columns of Dataset.projects, in order. Exports and the map rely on these.
+PROJECT_COLUMNS = [
+    "id", "name_zh", "name_en", "sector", "category", "place", "place_zh", "place_en",
+    "township", "township_zh", "township_en", "precision", "summary_zh", "summary_en",
+    "milestones", "months", "kinds", "first_month", "due_month", "quantities",
+    "investment_cny", "source_ref", "search_text", "geometry",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the data, printed as ``FILE:LINE: id: field: message``."""
+
+    file: str
+    line: int
+    record: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.record}: {self.field}: {self.message}"
+
+
+class RegisterError(Exception):
+    """Raised by :func:`load` when the data has problems; carries them all."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Dataset:
+    """A validated data directory."""
+
+    data_dir: Path
+    projects: gpd.GeoDataFrame
+    places: gpd.GeoDataFrame
+    counties: gpd.GeoDataFrame
+    fingerprint: str = ""
+
+    @property
+    def county(self) -> shapely.Geometry:
+        """The focus county's polygon (左权县)."""
+        return self.counties.loc[self.counties["focus"], "geometry"].union_all()
+
+
+# --------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _LineDict(dict):
+    """A mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+    duplicates: list
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    out = _LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    out.duplicates = []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            key = str(key)
+        value = loader.construct_object(value_node, deep=True)
+        if key in out:
+            out.duplicates.append((key, key_node.start_mark.line + 1))
+        out[key] = value
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
+    """Parse ``path``; on failure append a problem and return ``None``."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        problems.append(Problem(label, 1, "-", "-", "file not found"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
+        return None
+    if size > MAX_FILE_BYTES:
+        problems.append(Problem(label, 1, "-", "-", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"))
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"not UTF-8 text (byte {exc.start})"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
+        return None
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        problems.append(Problem(label, line, "-", "-", f"invalid YAML: {what}"))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"invalid YAML: {exc}"))
+    except RecursionError:
+        problems.append(Problem(label, 1, "-", "-", "invalid YAML: nested too deeply"))
+    return None
+
+
+# --------------------------------------------------------------------------
+# Field checks shared by projects and places
+
+
+class _Checker:
+    """Collects problems for one record of one file."""
+
+    def __init__(self, label: str, rec: _LineDict, record: str, problems: list[Problem]):
+        self.label, self.rec, self.record, self.problems = label, rec, record, problems
+
+    def line(self, key: str | None = None) -> int:
+        if key is not None and key in self.rec.key_lines:
+            return self.rec.key_lines[key]
+        return self.rec.line
+
+    def add(self, fld: str, message: str, line: int | None = None) -> None:
+        self.problems.append(
+            Problem(self.label, line if line is not None else self.line(fld), self.record, fld, message)
+        )
+
+    def common(self, allowed: set[str], required: Iterable[str]) -> None:
+        for key, line in self.rec.duplicates:
+            self.add(str(key), "field given more than once", line)
+        for key in self.rec:
+            if key not in allowed:
+                self.add(str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        for key in required:
+            if key not in self.rec or self.rec[key] is None:
+                self.add(key, "required field is missing", self.rec.line)
+
+    def text(self, key: str, limit: int, required: bool = False) -> str | None:
+        value = self.rec.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.add(key, f"must be text, not {_type_name(value)}")
+            return None
+        if required and not value.strip():
+            self.add(key, "must not be empty")
+            return None
+        if len(value) > limit:
+            self.add(key, f"is {len(value)} characters long; the limit is {limit}")
+            return None
+        if BAD_CHARS_RE.search(value):
+            self.add(key, "contains control or bidirectional-override characters")
+            return None
+        return value
+
+    def choice(self, key: str, allowed: Iterable[str]) -> str | None:
+        value = self.rec.get(key)
+        if value is None:
+            return None
+        allowed = list(allowed)
+        if not isinstance(value, str) or value not in allowed:
+            self.add(key, f"{_show(value)} is not one of: {', '.join(allowed)}")
+            return None
+        return value
+
+    def number(self, key: str, lo: float | None = None, hi: float | None = None) -> float | None:
+        value = self.rec.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.add(key, f"must be a number, not {_type_name(value)}")
+            return None
+        if not math.isfinite(value):
+            self.add(key, f"must be a finite number, not {value}")
+            return None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            self.add(key, f"{value} is outside the range {lo} to {hi}")
+            return None
+        return float(value)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", _LineDict: "a mapping", list: "a list", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _record_name(rec: Any, index: int) -> str:
+    rid = rec.get("id") if isinstance(rec, dict) else None
+    if isinstance(rid, str) and ID_RE.match(rid):
+        return rid
+    return f"#{index + 1}"
+
+
+def _records(data: Any, key: str, label: str, problems: list[Problem]) -> list[tuple[int, _LineDict]]:
+    """The list under ``key`` of a top-level mapping, as (index, record) pairs."""
+    if data is None:
+        return []
+    if not isinstance(data, _LineDict):
+        problems.append(Problem(label, 1, "-", key, f"the file must be a mapping with a '{key}' list"))
+        return []
+    items = data.get(key)
+    if not isinstance(items, list):
+        line = data.key_lines.get(key, 1)
+        problems.append(Problem(label, line, "-", key, f"must be a list of records, not {_type_name(items)}"))
+        return []
+    out = []
+    for i, rec in enumerate(items):
+        if isinstance(rec, _LineDict):
+            out.append((i, rec))
+        else:
+            problems.append(Problem(label, data.key_lines.get(key, 1), f"#{i + 1}", "-", "record must be a mapping"))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Places
+
+
+@dataclass
+class _Place:
+    id: str
+    name_zh: str
+    name_en: str
+    kind: str
+    township: str | None
+    lon: float
+    lat: float
+    precision: str
+    source: str
+    note: str = ""
+
+
+def _check_places(data: Any, label: str, county: shapely.Geometry | None, problems: list[Problem]) -> dict[str, _Place]:
+    places: dict[str, _Place] = {}
+    pending_township: list[tuple[_Checker, str]] = []
+    for i, rec in _records(data, "places", label, problems):
+        c = _Checker(label, rec, _record_name(rec, i), problems)
+        before = len(problems)
+        c.common(PLACE_FIELDS, PLACE_REQUIRED)
+        pid = rec.get("id")
+        if pid is not None and (not isinstance(pid, str) or not ID_RE.match(pid)):
+            c.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-')")
+        elif isinstance(pid, str) and pid in places:
+            c.add("id", "duplicate id")
+        name_zh = c.text("name_zh", MAX_TEXT["name"], required=True)
+        name_en = c.text("name_en", MAX_TEXT["name"], required=True)
+        kind = c.choice("kind", PLACE_KINDS)
+        township = c.text("township", MAX_TEXT["short"])
+        lon = c.number("lon", -180, 180)
+        lat = c.number("lat", -90, 90)
+        precision = c.choice("precision", PRECISION_BY_KEY)
+        source = c.text("source", MAX_TEXT["long"], required=True)
+        note = c.text("note", MAX_TEXT["long"]) or ""
+        if lon is not None and lat is not None and county is not None:
+            if not county.covers(Point(lon, lat)):
+                c.add("lon", f"point ({lon}, {lat}) lies outside the county polygon", c.line("lon"))
+        if township:
+            pending_township.append((c, township))
+        if len(problems) == before:
+            places[pid] = _Place(pid, name_zh, name_en, kind, township, lon, lat, precision, source, note)
+    for c, township in pending_township:
+        target = places.get(township)
+        if target is None:
+            if c.record in places:
+                del places[c.record]
+            c.add("township", f"unknown place {_show(township)}")
+        elif target.kind != "township":
+            c.add("township", f"{township!r} is a {target.kind}, not a township")
+    return places
+
+
+# --------------------------------------------------------------------------
+# Projects
+
+
+def _check_milestones(c: _Checker, problems: list[Problem]) -> list[dict] | None:
+    value = c.rec.get("milestones")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        c.add("milestones", f"must be a list, not {_type_name(value)}")
+        return None
+    out, ok = [], True
+    for j, ms in enumerate(value):
+        fld = f"milestones[{j}]"
+        if not isinstance(ms, _LineDict):
+            c.add(fld, "must be a mapping with month, kind and note")
+            ok = False
+            continue
+        m = _Checker(c.label, ms, c.record, problems)
+        before = len(problems)
+        for key, line in ms.duplicates:
+            m.add(f"{fld}.{key}", "field given more than once", line)
+        for key in ms:
+            if key not in MILESTONE_FIELDS:
+                m.add(f"{fld}.{key}", f"unknown field (allowed: {', '.join(sorted(MILESTONE_FIELDS))})", m.line(key))
+        month = ms.get("month")
+        if month is None:
+            m.add(f"{fld}.month", "required field is missing", ms.line)
+        elif not isinstance(month, str) or not _valid_month(month):
+            m.add(f"{fld}.month", f"{_show(month)} is not a month YYYY-MM (01-12)", m.line("month"))
+        kind = ms.get("kind")
+        if kind is None:
+            m.add(f"{fld}.kind", "required field is missing", ms.line)
+        elif kind not in MILESTONE_KINDS:
+            m.add(f"{fld}.kind", f"{_show(kind)} is not one of: {', '.join(MILESTONE_KINDS)}", m.line("kind"))
+        notes = {}
+        for key in ("note", "note_en"):
+            v = ms.get(key)
+            if v is None:
+                notes[key] = ""
+            elif not isinstance(v, str):
+                m.add(f"{fld}.{key}", f"must be text, not {_type_name(v)}", m.line(key))
+            elif len(v) > MAX_TEXT["long"] or BAD_CHARS_RE.search(v):
+                m.add(f"{fld}.{key}", "too long or contains control characters", m.line(key))
+            else:
+                notes[key] = v
+        if len(problems) == before:
+            out.append({"month": month, "kind": kind, "note": notes["note"], "note_en": notes["note_en"]})
+        else:
+            ok = False
+    return sorted(out, key=lambda x: x["month"]) if ok else None
+
+
+def _valid_month(text: str) -> bool:
+    m = MONTH_RE.match(text)
+    return bool(m) and 1900 <= int(m.group(1)) <= 2100 and 1 <= int(m.group(2)) <= 12
+
+
+def _check_quantities(c: _Checker, problems: list[Problem]) -> list[dict] | None:
+    value = c.rec.get("quantities")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        c.add("quantities", f"must be a list, not {_type_name(value)}")
+        return None
+    out, ok = [], True
+    for j, q in enumerate(value):
+        fld = f"quantities[{j}]"
+        if not isinstance(q, _LineDict):
+            c.add(fld, "must be a mapping with kind, value and unit")
+            ok = False
+            continue
+        m = _Checker(c.label, q, c.record, problems)
+        before = len(problems)
+        for key in q:
+            if key not in QUANTITY_FIELDS:
+                m.add(f"{fld}.{key}", f"unknown field (allowed: {', '.join(sorted(QUANTITY_FIELDS))})", m.line(key))
+        for key in ("kind", "value", "unit"):
+            if q.get(key) is None:
+                m.add(f"{fld}.{key}", "required field is missing", q.line)
+        kind = q.get("kind")
+        if kind is not None and kind not in QUANTITY_KINDS:
+            m.add(f"{fld}.kind", f"{_show(kind)} is not one of: {', '.join(QUANTITY_KINDS)}", m.line("kind"))
+        val = q.get("value")
+        if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val)):
+            m.add(f"{fld}.value", f"must be a finite number, not {_show(val)}", m.line("value"))
+        elif val is not None and val < 0:
+            m.add(f"{fld}.value", f"must not be negative ({val})", m.line("value"))
+        unit = q.get("unit")
+        if unit is not None and (not isinstance(unit, str) or not unit.strip() or len(unit) > 40):
+            m.add(f"{fld}.unit", f"must be a short text, not {_show(unit)}", m.line("unit"))
+        elif kind == "investment" and unit != "CNY":
+            m.add(f"{fld}.unit", f"an investment is given in CNY, not {_show(unit)}", m.line("unit"))
+        texts = {}
+        for key in ("as_written", "note"):
+            v = q.get(key)
+            if v is not None and (not isinstance(v, str) or len(v) > MAX_TEXT["long"] or BAD_CHARS_RE.search(v)):
+                m.add(f"{fld}.{key}", "must be a short text without control characters", m.line(key))
+            texts[key] = v if isinstance(v, str) else ""
+        if len(problems) == before:
+            out.append({"kind": kind, "value": float(val), "unit": unit, **texts})
+        else:
+            ok = False
+    return out if ok else None
+
+
+def _check_geometry(c: _Checker, county: shapely.Geometry | None) -> shapely.Geometry | bool | None:
+    """The record's own geometry; ``None`` when absent, ``False`` when invalid."""
+    value = c.rec.get("geometry")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        c.add("geometry", f"must be a GeoJSON geometry mapping, not {_type_name(value)}")
+        return False
+    if value.get("type") not in ("Point", "LineString", "MultiLineString"):
+        c.add("geometry", f"type {_show(value.get('type'))} is not Point, LineString or MultiLineString")
+        return False
+    try:
+        geom = shape(value)
+    except Exception as exc:  # shapely raises several types for malformed input
+        c.add("geometry", f"not a valid GeoJSON geometry ({type(exc).__name__})")
+        return False
+    if geom.is_empty:
+        c.add("geometry", "geometry is empty")
+        return False
+    coords = shapely.get_coordinates(geom)
+    if not (abs(coords[:, 0]) <= 180).all() or not (abs(coords[:, 1]) <= 90).all() or not pd.notna(coords).all():
+        c.add("geometry", "coordinates are not WGS84 longitude/latitude (lon within ±180, lat within ±90)")
+        return False
+    if not geom.is_valid:
+        c.add("geometry", f"invalid geometry: {shapely.is_valid_reason(geom)}")
+        return False
+    if county is not None and not county.covers(geom):
+        c.add("geometry", "geometry leaves the county polygon")
+        return False
+    return geom
+
+
+def _check_projects(
+    data: Any, label: str, places: dict[str, _Place], place_ids: set[str],
+    county: shapely.Geometry | None, problems: list[Problem],
+) -> list[dict]:
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for i, rec in _records(data, "projects", label, problems):
+        c = _Checker(label, rec, _record_name(rec, i), problems)
+        before = len(problems)
+        c.common(PROJECT_FIELDS, PROJECT_REQUIRED)
+        pid = rec.get("id")
+        if pid is not None and (not isinstance(pid, str) or not ID_RE.match(pid)):
+            c.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-', at most 80)")
+        elif isinstance(pid, str):
+            if pid in seen:
+                c.add("id", "duplicate id")
+            seen.add(pid)
+        name_zh = c.text("name_zh", MAX_TEXT["name"], required=True)
+        name_en = c.text("name_en", MAX_TEXT["name"], required=True)
+        sector = c.choice("sector", SECTORS)
+        category = c.text("category", MAX_TEXT["short"]) or ""
+        place_id = rec.get("place")
+        place = None
+        if place_id is not None:
+            if not isinstance(place_id, str) or place_id not in place_ids:
+                c.add("place", f"unknown place {_show(place_id)} (not in {PLACES_FILE})")
+            else:
+                place = places.get(place_id)  # None when the place itself is broken
+        precision = c.choice("precision", PRECISION_BY_KEY)
+        if place and precision and PRECISION_RANK[precision] < PRECISION_RANK[place.precision]:
+            c.add("precision", f"{precision!r} is finer than the place's coordinates ({place.precision!r})")
+        summary_zh = c.text("summary_zh", MAX_TEXT["long"]) or ""
+        summary_en = c.text("summary_en", MAX_TEXT["long"]) or ""
+        source = c.text("source", MAX_TEXT["short"], required=True)
+        milestones = _check_milestones(c, problems)
+        quantities = _check_quantities(c, problems)
+        geom = _check_geometry(c, county)
+        if len(problems) != before or place is None:
+            continue
+        if geom is None:
+            geom = Point(place.lon, place.lat)
+        rows.append(_project_row(
+            pid, name_zh, name_en, sector, category, place, places, precision,
+            summary_zh, summary_en, milestones, quantities, source, geom,
+        ))
+    return rows
+
+
+def _project_row(pid, name_zh, name_en, sector, category, place, places, precision,
+                 summary_zh, summary_en, milestones, quantities, source, geom) -> dict:
+    township = places[place.township] if place.township else place
+    months = tuple(m["month"] for m in milestones)
+    investment = sum(q["value"] for q in quantities if q["kind"] == "investment")
+    notes = " ".join(f"{m['note']} {m['note_en']}" for m in milestones)
+    search = " ".join([pid, name_zh, name_en, category, place.name_zh, place.name_en,
+                       township.name_zh, township.name_en, summary_zh, summary_en, notes, source])
+    return {
+        "id": pid, "name_zh": name_zh, "name_en": name_en, "sector": sector, "category": category,
+        "place": place.id, "place_zh": place.name_zh, "place_en": place.name_en,
+        "township": township.id, "township_zh": township.name_zh, "township_en": township.name_en,
+        "precision": precision, "summary_zh": summary_zh, "summary_en": summary_en,
+        "milestones": milestones, "months": months, "kinds": tuple(m["kind"] for m in milestones),
+        "first_month": months[0] if months else None, "due_month": max(months) if months else None,
+        "quantities": quantities,
+        "investment_cny": investment if any(q["kind"] == "investment" for q in quantities) else math.nan,
+        "source_ref": source, "search_text": search.casefold(), "geometry": geom,
+    }
+
+
+# --------------------------------------------------------------------------
+# Counties
+
+
+def _read_counties(path: Path, label: str, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    if not path.exists():
+        problems.append(Problem(label, 1, "-", "-", "file not found (run `zqmap geo build`)"))
+        return None
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        problems.append(Problem(label, 1, "-", "-", f"not readable as GeoJSON: {exc}"))
+        return None
+    ok = True
+    if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+        problems.append(Problem(label, 1, "-", "crs", f"must be WGS84 (EPSG:4326), not {gdf.crs}"))
+        ok = False
+    for col in ("adcode", "name_zh", "name_en", "focus"):
+        if col not in gdf.columns:
+            problems.append(Problem(label, 1, "-", col, "property missing from the features"))
+            ok = False
+    if not ok:
+        return None
+    for _, row in gdf.iterrows():
+        rid = str(row["adcode"])
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            problems.append(Problem(label, 1, rid, "geometry", "empty geometry"))
+            ok = False
+        elif geom.geom_type not in ("Polygon", "MultiPolygon"):
+            problems.append(Problem(label, 1, rid, "geometry", f"{geom.geom_type} is not a polygon"))
+            ok = False
+        elif not geom.is_valid:
+            problems.append(Problem(label, 1, rid, "geometry", f"invalid: {shapely.is_valid_reason(geom)}"))
+            ok = False
+    gdf["focus"] = gdf["focus"].astype(bool)
+    if ok and int(gdf["focus"].sum()) != 1:
+        problems.append(Problem(label, 1, "-", "focus", f"exactly one county must have focus=true, found {int(gdf['focus'].sum())}"))
+        ok = False
+    return gdf if ok else None
+
+
+# --------------------------------------------------------------------------
+# Public API
+
+
+def fingerprint(data_dir: str | Path | None = None) -> str:
+    """A short hash of the data files' names, sizes and modification times.
+
+    Cheap to compute on every app rerun: it changes when a file is edited, so
+    caches keyed on it pick up a register changed on disk.
+    """
+    root = resolve_data_dir(data_dir)
+    h = hashlib.sha256(str(root.resolve()).encode())
+    for rel in (PROJECTS_FILE, PLACES_FILE, COUNTIES_FILE):
+        try:
+            st = (root / rel).stat()
+            h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns};".encode())
+        except OSError:
+            h.update(f"{rel}:missing;".encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class _Result:
+    problems: list[Problem] = field(default_factory=list)
+    dataset: Dataset | None = None
+
+
+def _load(data_dir: str | Path | None) -> _Result:
+    root = resolve_data_dir(data_dir)
+    result = _Result()
+    problems = result.problems
+    counties = _read_counties(root / COUNTIES_FILE, COUNTIES_FILE, problems)
+    county = None
+    if counties is not None:
+        county = shapely.union_all(counties.loc[counties["focus"], "geometry"].values)
+        shapely.prepare(county)
+    places_data = _read_yaml(root / PLACES_FILE, PLACES_FILE, problems)
+    place_ids = _all_ids(places_data, "places")
+    places = _check_places(places_data, PLACES_FILE, county, problems)
+    projects_data = _read_yaml(root / PROJECTS_FILE, PROJECTS_FILE, problems)
+    rows = _check_projects(projects_data, PROJECTS_FILE, places, place_ids, county, problems)
+    if problems:
+        problems.sort(key=lambda p: (p.file, p.line, p.record, p.field))
+        return result
+    projects = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=PROJECT_COLUMNS), geometry="geometry", crs=CRS
+    )
+    projects.index = pd.RangeIndex(len(projects))
+    places_gdf = gpd.GeoDataFrame(
+        [{**p.__dict__, "geometry": Point(p.lon, p.lat)} for p in places.values()],
+        geometry="geometry", crs=CRS,
+    )
+    result.dataset = Dataset(root, projects, places_gdf, counties, fingerprint(root))
+    return result
+
+
+def _all_ids(data: Any, key: str) -> set[str]:
+    """Ids of all records, valid or not: a project naming a broken place is
+    reported against the place, not as an unknown place."""
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        return set()
+    return {r.get("id") for r in data[key] if isinstance(r, dict) and isinstance(r.get("id"), str)}
+
+
+def validate(data_dir: str | Path | None = None) -> list[Problem]:
+    """Every problem in a data directory, sorted by file and line; ``[]`` when clean."""
+    return _load(data_dir).problems
+
+
+def load(data_dir: str | Path | None = None) -> Dataset:
+    """Load and validate a data directory (default: ``$ZQMAP_DATA`` or the bundled data).
+
+    Raises :class:`RegisterError` listing every problem when the data is not clean.
+    """
+    result = _load(data_dir)
+    if result.dataset is None:
+        raise RegisterError(result.problems)
+    return result.dataset
