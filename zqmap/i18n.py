@@ -94,6 +94,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "text_is": ("含“{q}”", "matching “{q}”"),
     "page_table": ("项目一览", "Project list"),
     "north": ("北", "N"),
+    "scale_km": ("{v} 公里", "{v} km"),
+    "page_of": ("第 {i} / {n} 页", "Page {i} of {n}"),
+    "table_continued": ("项目一览（续）", "Project list (continued)"),
+    "legend_leader": ("细线：编号偏移后指向标注位置", "Thin line: from an offset number to its mapped point"),
+    "legend_county_seat": ("县城（全县项目标注于此）", "County town (county-wide projects are drawn here)"),
+    "png_table_omitted": (
+        "所选项目超过 {max} 个，图片只含地图；项目列表见 PDF 简报图。",
+        "More than {max} projects selected: this image shows the map only; see the PDF briefing for the list.",
+    ),
 }
 
 

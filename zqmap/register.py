@@ -339,12 +339,13 @@ def _check_places(data: Any, label: str, county: shapely.Geometry | None, proble
             pending_township.append((c, township))
         if len(problems) == before:
             places[pid] = _Place(pid, name_zh, name_en, kind, township, lon, lat, precision, source, note)
+    raw_ids = _all_ids(data, "places")
     for c, township in pending_township:
         target = places.get(township)
         if target is None:
-            if c.record in places:
-                del places[c.record]
-            c.add("township", f"unknown place {_show(township)}")
+            places.pop(c.record, None)
+            if township not in raw_ids:  # a broken township is reported against itself
+                c.add("township", f"unknown place {_show(township)}")
         elif target.kind != "township":
             c.add("township", f"{township!r} is a {target.kind}, not a township")
     return places
@@ -378,7 +379,7 @@ def _check_milestones(c: _Checker, problems: list[Problem]) -> list[dict] | None
         month = ms.get("month")
         if month is None:
             m.add(f"{fld}.month", "required field is missing", ms.line)
-        elif not isinstance(month, str) or not _valid_month(month):
+        elif not isinstance(month, str) or not valid_month(month):
             m.add(f"{fld}.month", f"{_show(month)} is not a month YYYY-MM (01-12)", m.line("month"))
         kind = ms.get("kind")
         if kind is None:
@@ -403,7 +404,8 @@ def _check_milestones(c: _Checker, problems: list[Problem]) -> list[dict] | None
     return sorted(out, key=lambda x: x["month"]) if ok else None
 
 
-def _valid_month(text: str) -> bool:
+def valid_month(text: str) -> bool:
+    """``YYYY-MM`` with a month 01-12 (and a year 1900-2100)."""
     m = MONTH_RE.match(text)
     return bool(m) and 1900 <= int(m.group(1)) <= 2100 and 1 <= int(m.group(2)) <= 12
 
@@ -647,6 +649,8 @@ def _load(data_dir: str | Path | None) -> _Result:
         pd.DataFrame(rows, columns=PROJECT_COLUMNS), geometry="geometry", crs=CRS
     )
     projects.index = pd.RangeIndex(len(projects))
+    for col in ("first_month", "due_month"):  # keep None (not NaN) for "no date"
+        projects[col] = pd.Series(projects[col].to_numpy(dtype=object), dtype=object).where(projects[col].notna(), None)
     places_gdf = gpd.GeoDataFrame(
         [{**p.__dict__, "geometry": Point(p.lon, p.lat)} for p in places.values()],
         geometry="geometry", crs=CRS,

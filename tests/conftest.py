@@ -1,0 +1,62 @@
+"""Shared fixtures: small registers built in a temp dir from the bundled geodata."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = REPO / "data"
+
+
+def project(pid: str = "p-one", **overrides) -> dict:
+    """A valid project record; ``overrides`` replace fields (``None`` deletes one)."""
+    rec = {
+        "id": pid,
+        "name_zh": "测试项目",
+        "name_en": "Test project",
+        "sector": "industry",
+        "place": "town-matian",
+        "precision": "township",
+        "milestones": [{"month": "2024-05", "kind": "start", "note": "5月开工", "note_en": "starts in May"}],
+        "quantities": [{"kind": "investment", "value": 100000000, "unit": "CNY", "as_written": "1亿元"}],
+        "source": "工业方面/一",
+    }
+    for key, value in overrides.items():
+        if value is None:
+            rec.pop(key, None)
+        else:
+            rec[key] = value
+    return rec
+
+
+def write_register(directory: Path, projects: list[dict] | str) -> Path:
+    """A data dir with the bundled geodata and the given projects (records or raw YAML text)."""
+    (directory / "geo").mkdir(parents=True, exist_ok=True)
+    for name in ("counties.geojson", "places.yaml"):
+        shutil.copy(BUNDLED / "geo" / name, directory / "geo" / name)
+    text = projects if isinstance(projects, str) else yaml.safe_dump(
+        {"projects": projects}, allow_unicode=True, sort_keys=False)
+    (directory / "projects.yaml").write_text(text, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def make_register(tmp_path):
+    """``make_register(projects)`` → a fresh data dir under tmp_path."""
+    counter = iter(range(1000))
+
+    def make(projects):
+        return write_register(tmp_path / f"data{next(counter)}", projects)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    from zqmap.register import load
+
+    return load(BUNDLED)

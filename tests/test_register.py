@@ -1,0 +1,154 @@
+"""Loading and validating registers: every broken input gives one clear line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import project
+
+from zqmap.cli import main
+from zqmap.register import PROJECT_COLUMNS, RegisterError, load, validate
+
+LINE_RE = re.compile(r"^[\w./-]+:\d+: [^:]+: [^:]+: .+$")
+
+
+def test_bundled_register_is_clean(dataset):
+    assert validate(dataset.data_dir) == []
+    assert len(dataset.projects) >= 60
+    assert list(dataset.projects.columns) == PROJECT_COLUMNS
+    assert dataset.projects.crs.to_epsg() == 4326
+    assert dataset.projects["id"].is_unique
+
+
+def test_every_project_point_is_inside_the_county(dataset):
+    assert dataset.projects.geometry.apply(dataset.county.covers).all()
+    assert dataset.places.geometry.apply(dataset.county.covers).all()
+
+
+def test_every_sector_and_precision_is_used(dataset):
+    assert set(dataset.projects["sector"]) == {
+        "agriculture", "industry", "culture_tourism", "urban_construction", "livelihood"}
+    assert {"township", "county"} <= set(dataset.projects["precision"])
+
+
+def test_named_projects_are_present(dataset):
+    names = " ".join(dataset.projects["name_zh"])
+    for word in ("箕山", "华能", "星荣", "鑫康莱", "桐峪1941", "麻田", "福莱特", "蛤蟆滩", "左权中学", "妇幼"):
+        assert word in names, word
+
+
+def test_due_month_is_latest_milestone(dataset):
+    for months, due in zip(dataset.projects["months"], dataset.projects["due_month"]):
+        assert due == (max(months) if months else None)
+
+
+def test_load_valid_register(make_register):
+    ds = load(make_register([project()]))
+    row = ds.projects.iloc[0]
+    assert row["township"] == "town-matian"
+    assert row["place_zh"] == "麻田镇"
+    assert row["investment_cny"] == 1e8
+    assert row["due_month"] == "2024-05"
+
+
+BROKEN = [
+    # (name, projects.yaml text or records, expected line, record, field, message fragment)
+    ("bad yaml", "projects:\n  - id: a\n    name_zh: [unclosed\n", 4, "-", "-", "invalid YAML"),
+    ("not a list", "projects: 3\n", 1, "-", "projects", "must be a list"),
+    ("unknown sector", [project(sector="mining")], None, "p-one", "sector", "'mining' is not one of"),
+    ("month 13", [project(milestones=[{"month": "2024-13", "kind": "start"}])], None, "p-one",
+     "milestones[0].month", "not a month"),
+    ("month 00", [project(milestones=[{"month": "2024-00", "kind": "start"}])], None, "p-one",
+     "milestones[0].month", "not a month"),
+    ("day in month", [project(milestones=[{"month": "2024-02-30", "kind": "start"}])], None, "p-one",
+     "milestones[0].month", "not a month"),
+    ("bad kind", [project(milestones=[{"month": "2024-02", "kind": "finish"}])], None, "p-one",
+     "milestones[0].kind", "not one of"),
+    ("duplicate id", [project(), project()], None, "p-one", "id", "duplicate id"),
+    ("unknown place", [project(place="town-atlantis")], None, "p-one", "place", "unknown place"),
+    ("missing name", [project(name_zh=None)], None, "p-one", "name_zh", "required field is missing"),
+    ("unknown field", [project(colour="red")], None, "p-one", "colour", "unknown field"),
+    ("too precise", [project(precision="site")], None, "p-one", "precision", "finer than the place"),
+    ("nan value", [project(quantities=[{"kind": "capacity", "value": float("nan"), "unit": "MW"}])], None,
+     "p-one", "quantities[0].value", "finite number"),
+    ("investment unit", [project(quantities=[{"kind": "investment", "value": 5, "unit": "USD"}])], None,
+     "p-one", "quantities[0].unit", "CNY"),
+    ("outside county", [project(geometry={"type": "Point", "coordinates": [116.4, 39.9]})], None, "p-one",
+     "geometry", "leaves the county"),
+    ("lat/lon swapped", [project(geometry={"type": "Point", "coordinates": [37.0, 113.4]})], None, "p-one",
+     "geometry", "not WGS84"),
+    ("empty geometry", [project(geometry={"type": "LineString", "coordinates": []})], None, "p-one",
+     "geometry", ""),
+    ("bidi override", [project(name_en="abc\u202edef")], None, "p-one", "name_en", "bidirectional"),
+    ("bad id", [project(pid="Has Spaces")], None, "#1", "id", "not a slug"),
+    ("duplicate key", "projects:\n  - id: a\n    id: b\n", 3, "b", "id", "more than once"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "line", "record", "fld", "fragment"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_register_gives_one_clear_line(make_register, capsys, name, content, line, record, fld, fragment):
+    data = make_register(content)
+    problems = validate(data)
+    assert problems, name
+    matching = [p for p in problems if p.record == record and p.field == fld]
+    assert matching, [str(p) for p in problems]
+    problem = matching[0]
+    assert problem.file == "projects.yaml"
+    assert fragment in problem.message
+    if line is not None:
+        assert problem.line == line
+    with pytest.raises(RegisterError):
+        load(data)
+    assert main(["validate", "--data", str(data)]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    lines = out.out.strip().splitlines()
+    assert lines and all(LINE_RE.match(x) for x in lines), lines
+    assert str(problem) in lines
+
+
+def test_problem_line_points_at_the_field(make_register):
+    text = (
+        "projects:\n"
+        "  - id: good-one\n    name_zh: 甲\n    name_en: A\n    sector: industry\n"
+        "    place: town-matian\n    precision: township\n    source: 工业方面/一\n"
+        "  - id: bad-one\n    name_zh: 乙\n    name_en: B\n    sector: bogus\n"
+        "    place: town-matian\n    precision: township\n    source: 工业方面/一\n"
+    )
+    problems = validate(make_register(text))
+    assert [str(p) for p in problems] == [
+        "projects.yaml:12: bad-one: sector: 'bogus' is not one of: agriculture, industry, culture_tourism, "
+        "urban_construction, livelihood"
+    ]
+
+
+def test_missing_files_are_reported(tmp_path):
+    problems = validate(tmp_path)
+    files = {p.file for p in problems}
+    assert files == {"projects.yaml", "geo/places.yaml", "geo/counties.geojson"}
+
+
+def test_broken_place_is_reported_against_the_place(make_register):
+    data = make_register([project()])
+    places = (data / "geo/places.yaml").read_text(encoding="utf-8")
+    (data / "geo/places.yaml").write_text(places.replace("lon: 113.513445", "lon: 119.5"), encoding="utf-8")
+    problems = validate(data)
+    assert any(p.file == "geo/places.yaml" and p.record == "town-matian" and "outside the county" in p.message
+               for p in problems)
+    assert not any("unknown place" in p.message for p in problems)
+
+
+def test_not_utf8(make_register):
+    data = make_register([project()])
+    (data / "projects.yaml").write_bytes(b"projects:\n  - id: \xff\xfe\n")
+    assert "not UTF-8" in validate(data)[0].message
+
+
+def test_fingerprint_changes_when_file_changes(make_register):
+    from zqmap.register import fingerprint
+
+    data = make_register([project()])
+    before = fingerprint(data)
+    (data / "projects.yaml").write_text((data / "projects.yaml").read_text() + "\n", encoding="utf-8")
+    assert fingerprint(data) != before
