@@ -92,7 +92,8 @@ def sidebar(ds: Dataset, lang: str) -> Filter:
         st.header(t("filters", lang))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                        format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
-        st.select_slider(t("month_range", lang), options=list(PLAN_MONTHS), key="w_months")
+        st.select_slider(t("month_range", lang), options=list(PLAN_MONTHS), key="w_months",
+                         value=(PLAN_MONTHS[0], PLAN_MONTHS[-1]))  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
                        format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
@@ -135,10 +136,12 @@ def show_summary(selected, total: int, lang: str) -> None:
         st.subheader(t("summary", lang))
         st.dataframe(summary.by_sector(selected, lang).rename(columns={
             "sector": t("sector", lang), "projects": t("count", lang), "investment_yi": t("yi_yuan", lang, v="")}),
-            hide_index=True)
+            hide_index=True, column_config={t("yi_yuan", lang, v=""): st.column_config.NumberColumn(
+                format="%.2f", help=t("investment", lang))})
     with right:
         st.subheader(t("timeline", lang))
         st.bar_chart(summary.timeline(selected, lang), color=colours, height=260)
+        st.caption(t("timeline_caption", lang, n=summary.undated_count(selected)))
 
 
 def show_table_and_detail(selected, lang: str, clicked_id: str | None) -> None:

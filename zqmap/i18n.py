@@ -38,6 +38,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "yi_yuan": ("{v} 亿元", "CNY {v} bn"),
     "summary": ("概况", "Summary"),
     "timeline": ("月度时间线", "Timeline by month"),
+    "timeline_caption": ("按节点月份统计；另有 {n} 个项目未定时间。", "Milestones per month; {n} more projects have no date."),
     "table": ("项目列表", "Project list"),
     "details": ("项目详情", "Project details"),
     "select_project": ("选择项目查看详情", "Choose a project to see its details"),

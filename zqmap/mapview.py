@@ -131,9 +131,9 @@ _STORE_JS = """
 .zq-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
 .zq-popup .zq-approx { color: #a04000; font-style: italic; }
 .zq-popup .zq-id { color: #888; font-size: 11px; margin-top: 4px; }
-.zq-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px; font-size: 12px; line-height: 18px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
-.zq-legend svg { vertical-align: middle; margin-right: 4px; }
-.zq-legend .zq-legend-title { font-weight: bold; margin-bottom: 2px; }
+.zq-legend { background: rgba(255,255,255,.92); padding: 4px 7px; border-radius: 4px; font-size: 11px; line-height: 17px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
+.zq-legend svg { vertical-align: middle; margin-right: 4px; width: 16px; height: 16px; }
+.zq-legend .zq-legend-title { font-weight: bold; cursor: pointer; }
 </style>
 {% endmacro %}
 {% macro script(this, kwargs) %}
@@ -258,11 +258,12 @@ class Legend(MacroElement):
   var legend = L.control({position: 'bottomleft'});
   legend.onAdd = function () {
     var div = L.DomUtil.create('div', 'zq-legend');
-    var D = window.zqmap.data, html = '<div class="zq-legend-title">' + {{ this.title }} + '</div>';
+    var D = window.zqmap.data, html = '<details open><summary class="zq-legend-title">' + {{ this.title }} + '</summary>';
     Object.keys(D.sectors).forEach(function (k) { html += '<div>' + window.zqmap.svg(k, 'site') + D.sectors[k].l + '</div>'; });
     html += '<div style="margin-top:4px">' + window.zqmap.svg('agriculture', 'site').replace(/#2e7d32/g, '#555') + {{ this.precise }} + '</div>';
     html += '<div>' + window.zqmap.svg('agriculture', 'township').replace(/#2e7d32/g, '#555') + {{ this.approx }} + '</div>';
-    div.innerHTML = html;
+    div.innerHTML = html + '</details>';
+    L.DomEvent.disableClickPropagation(div);
     return div;
   };
   legend.addTo({{ this._parent.get_name() }});
@@ -318,6 +319,7 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     minx, miny, maxx, maxy = county.bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
                    control_scale=True, prefer_canvas=False, min_zoom=7, max_zoom=18)
+    m.options.update(min_zoom=7, max_zoom=18)  # folium gives these to a tile layer only; markercluster needs maxZoom
     if js_urls is None or css_urls is None:
         app_js, app_css = assets.app_urls()
         js_urls, css_urls = js_urls or app_js, css_urls or app_css

@@ -37,19 +37,23 @@ def total_investment(projects: pd.DataFrame) -> float:
 
 
 def timeline(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Milestones per month and sector: index = plan months (+ other months seen, + "no date")."""
+    """Milestones per month and sector; index = the plan's months plus any other month seen.
+
+    Projects with no date are not in it (see :func:`undated_count`).
+    """
     months = sorted(set(PLAN_MONTHS).union(m for ms in projects["months"] for m in ms))
-    no_date = t("no_date", lang)
     labels = [SECTORS[k].label(lang) for k in SECTORS]
-    frame = pd.DataFrame(0, index=[*months, no_date], columns=labels)
+    frame = pd.DataFrame(0, index=months, columns=labels)
     for sector, ms in zip(projects["sector"], projects["months"]):
-        col = SECTORS[sector].label(lang)
-        if not ms:
-            frame.loc[no_date, col] += 1
         for m in ms:
-            frame.loc[m, col] += 1
+            frame.loc[m, SECTORS[sector].label(lang)] += 1
     frame.index.name = t("month", lang)
     return frame
+
+
+def undated_count(projects: pd.DataFrame) -> int:
+    """How many projects have no milestone at all."""
+    return int(sum(1 for ms in projects["months"] if not ms))
 
 
 def display_table(projects: pd.DataFrame, lang: str) -> pd.DataFrame:

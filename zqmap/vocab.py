@@ -107,17 +107,17 @@ class ExportFormat:
 EXPORT_FORMATS: dict[str, ExportFormat] = {
     f.key: f
     for f in (
-        ExportFormat("pdf", ".pdf", "application/pdf", "PDF 简报图", "PDF briefing map"),
+        ExportFormat("pdf", ".pdf", "application/pdf", "PDF 简报", "PDF briefing"),
         ExportFormat("png", ".png", "image/png", "PNG 图片", "PNG image"),
-        ExportFormat("html", ".html", "text/html", "离线交互地图 HTML", "Offline interactive HTML"),
+        ExportFormat("html", ".html", "text/html", "离线 HTML", "Offline HTML"),
         ExportFormat("geojson", ".geojson", "application/geo+json", "GeoJSON", "GeoJSON"),
-        ExportFormat("csv", ".csv", "text/csv", "CSV 表格", "CSV table"),
+        ExportFormat("csv", ".csv", "text/csv", "CSV", "CSV"),
         ExportFormat(
             "xlsx",
             ".xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Excel 表格",
-            "Excel workbook",
+            "Excel",
+            "Excel",
         ),
         ExportFormat("gpkg", ".gpkg", "application/geopackage+sqlite3", "GeoPackage", "GeoPackage"),
     )
