@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -37,7 +38,9 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from zqmap import assets, layers
+from zqmap.atomic import write_bytes
 from zqmap.i18n import t
+from zqmap.paths import STATIC_DIR
 from zqmap.register import Dataset
 from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTORS
 
@@ -101,7 +104,8 @@ def feature_record(row, lang: str, shift=None) -> dict:
     return rec
 
 
-def _store_payload(ds: Dataset, lang: str, shift=None) -> dict:
+def _store_meta(lang: str) -> dict:
+    """The small, data-independent part of the store: vocabularies and labels."""
     return {
         "lang": lang,
         "sectors": {k: {"c": s.colour, "g": s.glyph, "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
@@ -109,8 +113,52 @@ def _store_payload(ds: Dataset, lang: str, shift=None) -> dict:
         "labels": {k: t(k, lang) for k in ("place", "precision", "milestones", "quantities", "source", "id",
                                           "no_date", "summary_field")},
         "approx": {k: t("precision_note", lang, what=PRECISION_BY_KEY[k].label(lang)) for k in ("township", "county")},
-        "features": [feature_record(row, lang, shift) for _, row in ds.projects.iterrows()],
     }
+
+
+_FEATURES_CACHE: dict[tuple, str] = {}
+
+
+def features_json(ds: Dataset, lang: str, gcj02: bool = False) -> str:
+    """Every project's display data as script-safe JSON, cached per data version.
+
+    This is the one large piece of the map (hundreds of bytes per project); it is
+    built once per (data, language, datum) and then reused on every rerun.
+    """
+    key = (str(ds.data_dir), ds.fingerprint, id(ds.projects), lang, gcj02)
+    if key not in _FEATURES_CACHE:
+        shift = _shift(MapOptions(lang=lang, basemap="gaode" if gcj02 else "none"))
+        if len(_FEATURES_CACHE) >= 8:
+            _FEATURES_CACHE.pop(next(iter(_FEATURES_CACHE)))
+        _FEATURES_CACHE[key] = _script_json([feature_record(row, lang, shift) for _, row in ds.projects.iterrows()])
+    return _FEATURES_CACHE[key]
+
+
+def publish_features(ds: Dataset, lang: str, gcj02: bool = False) -> str | None:
+    """Write the features JSON under ``static/cache/`` (named by its hash) and return its URL.
+
+    The browser then fetches the project data once and caches it; each app rerun
+    sends only the small map script. Returns ``None`` if the static directory is
+    not writable (the caller then embeds the data inline).
+    """
+    text = features_json(ds, lang, gcj02)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    name = f"features-{digest}.json"
+    path = STATIC_DIR / "cache" / name
+    if not path.exists():
+        try:
+            write_bytes(path, text.encode("utf-8"), force=True)
+        except OSError:
+            return None
+        _prune(path.parent, keep=16)
+    return assets.APP_STATIC_URL + "cache/" + name
+
+
+def _prune(directory, keep: int) -> None:
+    """Remove all but the ``keep`` newest published files (old data versions)."""
+    files = sorted(directory.glob("features-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
 
 
 _STORE_JS = """
@@ -138,7 +186,10 @@ _STORE_JS = """
 {% endmacro %}
 {% macro script(this, kwargs) %}
 window.zqmap = (function () {
-  var D = {{ this.payload }};
+  var D = {{ this.meta }};
+  // Project data: inline (standalone HTML) or fetched once from a static URL (app).
+  var ready = {% if this.url %}fetch({{ this.url }}).then(function (r) { return r.json(); }){% else %}Promise.resolve({{ this.features }}){% endif %}
+    .then(function (features) { D.features = features; return D; });
   var SHAPES = {
     circle: '<circle cx="13" cy="13" r="10"/>',
     square: '<rect x="3.5" y="3.5" width="19" height="19" rx="2"/>',
@@ -197,6 +248,10 @@ window.zqmap = (function () {
     chunkedLoading: true, iconCreateFunction: clusterIcon});
   cluster.addTo({{ this._parent.get_name() }});
   function fill(group, sector, rows) {
+    group.zqReady = ready.then(function () { return draw(group, sector, rows); });
+    return group.zqReady;
+  }
+  function draw(group, sector, rows) {
     var markers = new Array(rows.length);
     for (var i = 0; i < rows.length; i++) {
       (function (f, i) {
@@ -215,7 +270,7 @@ window.zqmap = (function () {
     if (group._map) { cluster.addLayers(markers); }
     return markers.length;
   }
-  return {data: D, fill: fill, svg: svg, cluster: cluster};
+  return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster};
 })();
 {% endmacro %}
 """
@@ -226,10 +281,15 @@ class ProjectStore(MacroElement):
 
     _template = Template(_STORE_JS)
 
-    def __init__(self, payload: dict, background: str = MAP_BACKGROUND):
+    def __init__(self, lang: str, features: str | None = None, url: str | None = None,
+                 background: str = MAP_BACKGROUND):
         super().__init__()
+        if (features is None) == (url is None):
+            raise ValueError("give the features inline or their URL, not both")
         self._name = "ProjectStore"
-        self.payload = _script_json(payload)
+        self.meta = _script_json(_store_meta(lang))
+        self.features = features
+        self.url = _script_json(url) if url else None
         self.background = background
 
 
@@ -307,10 +367,13 @@ def _shift(options: MapOptions):
 
 
 def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
-             js_urls: Iterable[str] | None = None, css_urls: Iterable[str] | None = None) -> folium.Map:
+             js_urls: Iterable[str] | None = None, css_urls: Iterable[str] | None = None,
+             inline: bool = False) -> folium.Map:
     """The constant part of the map: boundaries, labels, basemaps, controls, store.
 
     ``js_urls``/``css_urls`` default to the app's locally served Leaflet files.
+    With ``inline`` the project data is embedded (standalone files); otherwise it
+    is published as a static file the browser fetches once.
     """
     options = options or MapOptions(lang=lang)
     shift = _shift(options)
@@ -324,13 +387,14 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
         app_js, app_css = assets.app_urls()
         js_urls, css_urls = js_urls or app_js, css_urls or app_css
     # Per instance, so folium's CDN defaults are never requested.
-    m.default_js = [(f"zq{i}", u) for i, u in enumerate(js_urls)]
-    m.default_css = [(f"zq{i}", u) for i, u in enumerate(css_urls)]
+    m.default_js = [(f"zq_js{i}", u) for i, u in enumerate(js_urls)]  # names must differ from the CSS ones:
+    m.default_css = [(f"zq_css{i}", u) for i, u in enumerate(css_urls)]  # the header keys links by name
     _add_basemaps(m, options)
     ctx = layers.Context(ds=ds, lang=lang, counties=counties, shift=shift)
     for layer in layers.load_all():
         layer.add_to(m, ctx)
-    ProjectStore(_store_payload(ds, lang, shift)).add_to(m)
+    url = publish_features(ds, lang, options.gcj02) if inline is False else None
+    ProjectStore(lang, features=None if url else features_json(ds, lang, options.gcj02), url=url).add_to(m)
     Legend(lang).add_to(m)
     _add_fullscreen(m, lang)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
@@ -389,8 +453,8 @@ def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh") -> list[f
 
 def full_map(ds: Dataset, rows: Iterable[int], options: MapOptions,
              js_urls: Iterable[str] | None = None, css_urls: Iterable[str] | None = None) -> folium.Map:
-    """Base map with the project layers and a layer control, for standalone use."""
-    m = base_map(ds, options.lang, options, js_urls, css_urls)
+    """Base map with the project layers and a layer control, for standalone use (data inline)."""
+    m = base_map(ds, options.lang, options, js_urls, css_urls, inline=True)
     for fg in project_layers(ds, rows, options.lang):
         fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
