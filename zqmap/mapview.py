@@ -117,6 +117,7 @@ def _store_meta(lang: str) -> dict:
 
 
 _FEATURES_CACHE: dict[tuple, str] = {}
+_PUBLISHED: dict[tuple, str] = {}
 
 
 def features_json(ds: Dataset, lang: str, gcj02: bool = False) -> str:
@@ -141,6 +142,10 @@ def publish_features(ds: Dataset, lang: str, gcj02: bool = False) -> str | None:
     sends only the small map script. Returns ``None`` if the static directory is
     not writable (the caller then embeds the data inline).
     """
+    key = (str(ds.data_dir), ds.fingerprint, id(ds.projects), lang, gcj02)
+    url = _PUBLISHED.get(key)
+    if url and (STATIC_DIR / "cache" / url.rsplit("/", 1)[-1]).exists():
+        return url
     text = features_json(ds, lang, gcj02)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
     name = f"features-{digest}.json"
@@ -151,7 +156,8 @@ def publish_features(ds: Dataset, lang: str, gcj02: bool = False) -> str | None:
         except OSError:
             return None
         _prune(path.parent, keep=16)
-    return assets.APP_STATIC_URL + "cache/" + name
+    _PUBLISHED[key] = assets.APP_STATIC_URL + "cache/" + name
+    return _PUBLISHED[key]
 
 
 def _prune(directory, keep: int) -> None:

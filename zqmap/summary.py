@@ -41,12 +41,12 @@ def timeline(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
 
     Projects with no date are not in it (see :func:`undated_count`).
     """
-    months = sorted(set(PLAN_MONTHS).union(m for ms in projects["months"] for m in ms))
-    labels = [SECTORS[k].label(lang) for k in SECTORS]
-    frame = pd.DataFrame(0, index=months, columns=labels)
-    for sector, ms in zip(projects["sector"], projects["months"]):
-        for m in ms:
-            frame.loc[m, SECTORS[sector].label(lang)] += 1
+    pairs = pd.DataFrame({"sector": projects["sector"].to_numpy(), "month": projects["months"].to_numpy()})
+    pairs = pairs.explode("month").dropna(subset=["month"])
+    counts = pd.crosstab(pairs["month"], pairs["sector"]) if len(pairs) else pd.DataFrame()
+    months = sorted(set(PLAN_MONTHS).union(counts.index))
+    frame = counts.reindex(index=months, columns=list(SECTORS), fill_value=0).fillna(0).astype(int)
+    frame.columns = [SECTORS[k].label(lang) for k in SECTORS]
     frame.index.name = t("month", lang)
     return frame
 
