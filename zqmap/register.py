@@ -80,8 +80,20 @@ class Problem:
     field: str
     message: str
 
+    def __post_init__(self) -> None:
+        # One problem, one line: whatever text came from the data (keys, YAML
+        # error context), fold it onto a single printable line.
+        for name, limit in (("record", 80), ("field", 80), ("message", 400)):
+            object.__setattr__(self, name, _one_line(str(getattr(self, name)), limit))
+
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.record}: {self.field}: {self.message}"
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class RegisterError(Exception):
@@ -384,7 +396,7 @@ def _check_milestones(c: _Checker, problems: list[Problem]) -> list[dict] | None
         kind = ms.get("kind")
         if kind is None:
             m.add(f"{fld}.kind", "required field is missing", ms.line)
-        elif kind not in MILESTONE_KINDS:
+        elif not isinstance(kind, str) or kind not in MILESTONE_KINDS:
             m.add(f"{fld}.kind", f"{_show(kind)} is not one of: {', '.join(MILESTONE_KINDS)}", m.line("kind"))
         notes = {}
         for key in ("note", "note_en"):
@@ -433,7 +445,7 @@ def _check_quantities(c: _Checker, problems: list[Problem]) -> list[dict] | None
             if q.get(key) is None:
                 m.add(f"{fld}.{key}", "required field is missing", q.line)
         kind = q.get("kind")
-        if kind is not None and kind not in QUANTITY_KINDS:
+        if kind is not None and (not isinstance(kind, str) or kind not in QUANTITY_KINDS):
             m.add(f"{fld}.kind", f"{_show(kind)} is not one of: {', '.join(QUANTITY_KINDS)}", m.line("kind"))
         val = q.get("value")
         if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val)):
