@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from zqmap.atomic import write_bytes
 from zqmap.paths import VENDOR_DIR
 
 
@@ -129,10 +130,7 @@ def install(force: bool = False, vendor_dir: Path = VENDOR_DIR) -> list[Path]:
                     member = tar.extractfile(f"package/{src}")
                     if member is None:
                         raise AssetsMissing(f"{spec}: {src} not in the package")
-                    out = vendor_dir / dest
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    out.write_bytes(member.read())
-                    written.append(out)
+                    written.append(write_bytes(vendor_dir / dest, member.read(), force=True))
     return written
 
 
