@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from zqmap import mapview, summary
+from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask, sort_by_due
 from zqmap.i18n import DEFAULT_LANG, LANGS, t
@@ -158,8 +159,8 @@ def show_table_and_detail(selected, lang: str, clicked_id: str | None) -> None:
         st.caption(t("select_project", lang))
         return
     row = selected[selected["id"] == detail_id].iloc[0]
-    st.markdown(f"**{row['name_zh']}** · {row['name_en']}", help=None)
-    st.table(summary.detail_table(row, lang))
+    st.markdown(f"**{md_text(row['name_zh'])}** · {md_text(row['name_en'])}")
+    st.table(summary.detail_table(row, lang).map(md_text))
 
 
 def show_downloads(ds: Dataset, flt: Filter, lang: str) -> None:
@@ -202,7 +203,7 @@ def main() -> None:
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     rows = np.flatnonzero(mask(ds.projects, flt))
     selected = sort_by_due(ds.projects.iloc[rows])
-    st.caption(describe(flt, lang, dict(zip(ds.places["id"], ds.places["name_zh" if lang == "zh" else "name_en"]))))
+    st.caption(md_text(describe(flt, lang, dict(zip(ds.places["id"], ds.places["name_zh" if lang == "zh" else "name_en"])))))
     clicked = show_map(ds, rows, lang)
     show_summary(selected, len(ds.projects), lang)
     show_table_and_detail(selected, lang, mapview.clicked_project_id(clicked, set(ds.projects["id"])))

@@ -12,7 +12,6 @@ the drawing order.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +22,7 @@ import folium
 import geopandas as gpd
 import yaml
 
+from zqmap.escape import html_text
 from zqmap.paths import REPO_ROOT
 from zqmap.register import Dataset
 
@@ -66,7 +66,7 @@ class Layer:
 
     def add_to(self, m: folium.Map, ctx: Context) -> folium.FeatureGroup:
         """Draw the layer into its own FeatureGroup on ``m``."""
-        fg = folium.FeatureGroup(name=html.escape(self.title.get(ctx.lang, self.title["en"])), show=self.show)
+        fg = folium.FeatureGroup(name=html_text(self.title.get(ctx.lang, self.title["en"])), show=self.show)
         rows = self.rows(ctx)
         polygons = rows[rows.geom_type.isin(["Polygon", "MultiPolygon"])]
         points = rows[rows.geom_type == "Point"]
@@ -88,7 +88,7 @@ class Layer:
 
     def _add_labels(self, fg: folium.FeatureGroup, rows: gpd.GeoDataFrame, lang: str) -> None:
         col = f"{self.label.get('field', 'name')}_{'zh' if lang == 'zh' else 'en'}"
-        css = html.escape(self.label.get("class", "zq-label"), quote=True)
+        css = html_text(self.label.get("class", "zq-label"))
         dx, dy = self.label.get("offset", (0, 0))
         is_point = rows.geom_type == "Point"
         for text, geom, point in zip(rows[col], rows.geometry, is_point):
@@ -97,7 +97,7 @@ class Layer:
             icon_anchor = (-15, 8) if point else (0, 8)
             folium.Marker(
                 [anchor.y + dy, anchor.x + dx], interactive=False,
-                icon=folium.DivIcon(html=f'<div class="zq-label {css}{"" if point else " zq-area"}">{html.escape(str(text))}</div>',
+                icon=folium.DivIcon(html=f'<div class="zq-label {css}{"" if point else " zq-area"}">{html_text(text)}</div>',
                                     icon_size=(0, 0), icon_anchor=icon_anchor, class_name="zq-label-icon"),
             ).add_to(fg)
 

@@ -25,7 +25,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import re
@@ -39,6 +38,7 @@ from jinja2 import Template
 
 from zqmap import assets, layers
 from zqmap.atomic import write_bytes
+from zqmap.escape import html_text as _esc
 from zqmap.i18n import t
 from zqmap.paths import STATIC_DIR
 from zqmap.register import Dataset
@@ -46,11 +46,6 @@ from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTO
 
 BASEMAPS = ("none", "osm", "gaode", "tianditu")
 MAP_BACKGROUND = "#eef0ea"  # readable with no tiles at all
-
-
-def _esc(value: object) -> str:
-    """HTML-escape a data value (quotes included)."""
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def _script_json(value: object) -> str:

@@ -1,0 +1,148 @@
+"""The Streamlit app without a browser (streamlit.testing.v1.AppTest)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from zqmap.filters import Filter, mask
+from zqmap.i18n import t
+from zqmap.register import load
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+BUNDLED = REPO / "data"
+PROBLEM_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<record>[^:\n]+): (?P<field>[^:\n]+): (?P<message>.+)$")
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load(BUNDLED)
+
+
+@pytest.fixture
+def bundled(monkeypatch):
+    monkeypatch.setenv("ZQMAP_DATA", str(BUNDLED))
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def count_label(ds, params: dict[str, str] | None = None, lang: str = "zh") -> str:
+    """The metric label the app should show for these URL parameters."""
+    n = int(mask(ds.projects, Filter.from_params(params or {})).sum())
+    return t("n_of_total", lang, n=n, total=len(ds.projects))
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_default_run_shows_all_projects(bundled, ds):
+    at = new_app().run()
+    no_exception(at)
+    assert at.title[0].value == t("app_title", "zh")
+    assert at.metric[0].label == count_label(ds)
+    assert at.metric[0].value == t("n_projects", "zh", n=len(ds.projects))
+    assert not at.error
+
+
+def test_sector_widget_changes_count_and_url(bundled, ds):
+    at = new_app().run()
+    at.multiselect(key="w_sectors").set_value(["industry"]).run()
+    no_exception(at)
+    assert at.metric[0].label == count_label(ds, {"sector": "industry"})
+    assert at.metric[0].label != count_label(ds)
+    assert at.query_params["sector"] == "industry"
+    # Another widget afterwards (a rerun with every widget's state coming back from the front end).
+    at.checkbox(key="w_undated").uncheck().run()
+    no_exception(at)
+    assert at.metric[0].label == count_label(ds, {"sector": "industry", "undated": "0"})
+    assert at.select_slider(key="w_months").value == ("2024-01", "2024-12")
+
+
+def test_query_params_restore_filters(bundled, ds):
+    at = new_app()
+    params = {"sector": "industry,livelihood", "from": "2024-03", "undated": "0", "q": "项目", "lang": "zh"}
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    no_exception(at)
+    assert at.multiselect(key="w_sectors").value == ["industry", "livelihood"]
+    assert at.select_slider(key="w_months").value == ("2024-03", "2024-12")
+    assert at.checkbox(key="w_undated").value is False
+    assert at.text_input(key="w_text").value == "项目"
+    assert at.metric[0].label == count_label(ds, params)
+    # A rerun keeps them (the state now comes from the widgets, not the URL).
+    at.run()
+    no_exception(at)
+    assert at.metric[0].label == count_label(ds, params)
+
+
+def test_bad_query_params_are_ignored(bundled, ds):
+    at = new_app()
+    at.query_params["sector"] = "bogus"
+    at.query_params["from"] = "2024-13"
+    at.query_params["lang"] = "xx"
+    at.run()
+    no_exception(at)
+    assert at.multiselect(key="w_sectors").value == []
+    assert at.metric[0].label == count_label(ds)
+
+
+def test_language_switch_shows_english(bundled, ds):
+    at = new_app().run()
+    at.radio(key="w_lang").set_value("en").run()
+    no_exception(at)
+    assert at.title[0].value == t("app_title", "en")
+    assert at.metric[0].label == count_label(ds, lang="en")
+    assert at.query_params["lang"] == "en"
+
+
+def _broken_register(directory: Path) -> Path:
+    geo = directory / "geo"
+    geo.mkdir(parents=True)
+    for name in ("counties.geojson", "places.yaml"):
+        (geo / name).write_bytes((BUNDLED / "geo" / name).read_bytes())
+    record = {"id": "p-one", "name_zh": "测试项目", "name_en": "Test project", "sector": "industry",
+              "place": "town-matian", "precision": "township", "milestones": [], "quantities": [],
+              "source": "工业方面/一"}
+    good = yaml.safe_dump({"projects": [record]}, allow_unicode=True, sort_keys=False)
+    bad = good.replace("sector: industry", "sector: mining").replace("place: town-matian", "place: nowhere")
+    assert bad != good
+    (directory / "projects.yaml").write_text(bad, encoding="utf-8")
+    return directory / "projects.yaml"
+
+
+def test_broken_data_shows_problems_then_recovers(monkeypatch, tmp_path):
+    projects = _broken_register(tmp_path / "data")
+    monkeypatch.setenv("ZQMAP_DATA", str(tmp_path / "data"))
+    at = new_app().run()
+    no_exception(at)
+    assert len(at.error) == 1
+    assert at.error[0].value == t("data_problems", "zh")
+    lines = at.code[0].value.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        m = PROBLEM_LINE.match(line)
+        assert m, line
+        assert m["file"] == "projects.yaml" and m["record"] == "p-one"
+        assert 1 <= int(m["line"]) <= len(projects.read_text(encoding="utf-8").splitlines())
+    assert {PROBLEM_LINE.match(line)["field"] for line in lines} == {"sector", "place"}
+    assert not at.metric  # no map, no summary
+
+    # Fix the file: the next run loads it (the cache is keyed on the files' size and mtime).
+    text = projects.read_text(encoding="utf-8")
+    projects.write_text(text.replace("sector: mining", "sector: industry").replace("place: nowhere",
+                                                                                  "place: town-matian"),
+                        encoding="utf-8")
+    at.run()
+    no_exception(at)
+    assert not at.error
+    assert at.metric[0].label == t("n_of_total", "zh", n=1, total=1)
