@@ -199,8 +199,11 @@ def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
 class _Checker:
     """Collects problems for one record of one file."""
 
-    def __init__(self, label: str, rec: _LineDict, record: str, problems: list[Problem]):
-        self.label, self.rec, self.record, self.problems = label, rec, record, problems
+    def __init__(self, label: str, rec: _LineDict, record: str, problems: list[Problem], prefix: str = "",
+                 parent: _Checker | None = None):
+        self.label, self.rec, self.record, self.problems, self.prefix = label, rec, record, problems, prefix
+        self.parent = parent  # the record's checker, for a nested item (a milestone, a quantity)
+        self.count = 0  # problems this checker (and its nested items) added
 
     def line(self, key: str | None = None) -> int:
         if key is not None and key in self.rec.key_lines:
@@ -208,9 +211,12 @@ class _Checker:
         return self.rec.line
 
     def add(self, fld: str, message: str, line: int | None = None) -> None:
-        self.problems.append(
-            Problem(self.label, line if line is not None else self.line(fld), self.record, fld, message)
-        )
+        name = f"{self.prefix}.{fld}" if self.prefix else fld
+        self.problems.append(Problem(self.label, line if line is not None else self.line(fld), self.record, name, message))
+        checker: _Checker | None = self
+        while checker is not None:
+            checker.count += 1
+            checker = checker.parent
 
     def common(self, allowed: set[str], required: Iterable[str]) -> None:
         for key, line in self.rec.duplicates:
@@ -221,6 +227,19 @@ class _Checker:
         for key in required:
             if key not in self.rec or self.rec[key] is None:
                 self.add(key, "required field is missing", self.rec.line)
+
+    def ident(self, seen: set[str]) -> str | None:
+        """The record's ``id`` if it is a slug not seen before (``seen`` is updated)."""
+        pid = self.rec.get("id")
+        if pid is None:
+            return None
+        if not isinstance(pid, str) or not ID_RE.match(pid):
+            self.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-', at most 80)")
+            return None
+        if pid in seen:
+            self.add("id", "duplicate id")
+        seen.add(pid)
+        return pid
 
     def text(self, key: str, limit: int, required: bool = False) -> str | None:
         value = self.rec.get(key)
@@ -261,7 +280,8 @@ class _Checker:
             self.add(key, f"must be a finite number, not {value}")
             return None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            self.add(key, f"{value} is outside the range {lo} to {hi}")
+            self.add(key, f"{value} is outside the range {lo} to {hi}" if hi is not None
+                     else f"{value} is below the minimum {lo}")
             return None
         return float(value)
 
@@ -325,16 +345,12 @@ class _Place:
 
 def _check_places(data: Any, label: str, county: shapely.Geometry | None, problems: list[Problem]) -> dict[str, _Place]:
     places: dict[str, _Place] = {}
+    seen: set[str] = set()
     pending_township: list[tuple[_Checker, str]] = []
     for i, rec in _records(data, "places", label, problems):
         c = _Checker(label, rec, _record_name(rec, i), problems)
-        before = len(problems)
         c.common(PLACE_FIELDS, PLACE_REQUIRED)
-        pid = rec.get("id")
-        if pid is not None and (not isinstance(pid, str) or not ID_RE.match(pid)):
-            c.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-')")
-        elif isinstance(pid, str) and pid in places:
-            c.add("id", "duplicate id")
+        pid = c.ident(seen)
         name_zh = c.text("name_zh", MAX_TEXT["name"], required=True)
         name_en = c.text("name_en", MAX_TEXT["name"], required=True)
         kind = c.choice("kind", PLACE_KINDS)
@@ -349,7 +365,7 @@ def _check_places(data: Any, label: str, county: shapely.Geometry | None, proble
                 c.add("lon", f"point ({lon}, {lat}) lies outside the county polygon", c.line("lon"))
         if township:
             pending_township.append((c, township))
-        if len(problems) == before:
+        if c.count == 0:
             places[pid] = _Place(pid, name_zh, name_en, kind, township, lon, lat, precision, source, note)
     raw_ids = _all_ids(data, "places")
     for c, township in pending_township:
@@ -367,53 +383,44 @@ def _check_places(data: Any, label: str, county: shapely.Geometry | None, proble
 # Projects
 
 
-def _check_milestones(c: _Checker, problems: list[Problem]) -> list[dict] | None:
-    value = c.rec.get("milestones")
+def _items(c: _Checker, key: str, allowed: set[str], required: tuple[str, ...]) -> list[_Checker | None] | None:
+    """Checkers for the mappings in the list field ``key`` (``None`` for an item
+    that is not a mapping); ``None`` when the field is not a list."""
+    value = c.rec.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
-        c.add("milestones", f"must be a list, not {_type_name(value)}")
+        c.add(key, f"must be a list, not {_type_name(value)}")
         return None
-    out, ok = [], True
-    for j, ms in enumerate(value):
-        fld = f"milestones[{j}]"
-        if not isinstance(ms, _LineDict):
-            c.add(fld, "must be a mapping with month, kind and note")
-            ok = False
+    out: list[_Checker | None] = []
+    for j, item in enumerate(value):
+        if not isinstance(item, _LineDict):
+            c.add(f"{key}[{j}]", f"must be a mapping with {', '.join(required)}")
+            out.append(None)
             continue
-        m = _Checker(c.label, ms, c.record, problems)
-        before = len(problems)
-        for key, line in ms.duplicates:
-            m.add(f"{fld}.{key}", "field given more than once", line)
-        for key in ms:
-            if key not in MILESTONE_FIELDS:
-                m.add(f"{fld}.{key}", f"unknown field (allowed: {', '.join(sorted(MILESTONE_FIELDS))})", m.line(key))
-        month = ms.get("month")
-        if month is None:
-            m.add(f"{fld}.month", "required field is missing", ms.line)
-        elif not isinstance(month, str) or not valid_month(month):
-            m.add(f"{fld}.month", f"{_show(month)} is not a month YYYY-MM (01-12)", m.line("month"))
-        kind = ms.get("kind")
-        if kind is None:
-            m.add(f"{fld}.kind", "required field is missing", ms.line)
-        elif not isinstance(kind, str) or kind not in MILESTONE_KINDS:
-            m.add(f"{fld}.kind", f"{_show(kind)} is not one of: {', '.join(MILESTONE_KINDS)}", m.line("kind"))
-        notes = {}
-        for key in ("note", "note_en"):
-            v = ms.get(key)
-            if v is None:
-                notes[key] = ""
-            elif not isinstance(v, str):
-                m.add(f"{fld}.{key}", f"must be text, not {_type_name(v)}", m.line(key))
-            elif len(v) > MAX_TEXT["long"] or BAD_CHARS_RE.search(v):
-                m.add(f"{fld}.{key}", "too long or contains control characters", m.line(key))
-            else:
-                notes[key] = v
-        if len(problems) == before:
-            out.append({"month": month, "kind": kind, "note": notes["note"], "note_en": notes["note_en"]})
-        else:
-            ok = False
-    return sorted(out, key=lambda x: x["month"]) if ok else None
+        m = _Checker(c.label, item, c.record, c.problems, prefix=f"{key}[{j}]", parent=c)
+        m.common(allowed, required)
+        out.append(m)
+    return out
+
+
+def _check_milestones(c: _Checker) -> list[dict] | None:
+    items = _items(c, "milestones", MILESTONE_FIELDS, ("month", "kind"))
+    if items is None or None in items:
+        return None
+    out = []
+    for m in items:
+        month = m.rec.get("month")
+        if month is not None and (not isinstance(month, str) or not valid_month(month)):
+            m.add("month", f"{_show(month)} is not a month YYYY-MM (01-12)")
+        kind = m.choice("kind", MILESTONE_KINDS)
+        note = m.text("note", MAX_TEXT["long"]) or ""
+        note_en = m.text("note_en", MAX_TEXT["long"]) or ""
+        if m.count == 0:
+            out.append({"month": month, "kind": kind, "note": note, "note_en": note_en})
+    if any(m.count for m in items):
+        return None
+    return sorted(out, key=lambda x: x["month"])
 
 
 def valid_month(text: str) -> bool:
@@ -422,52 +429,22 @@ def valid_month(text: str) -> bool:
     return bool(m) and 1900 <= int(m.group(1)) <= 2100 and 1 <= int(m.group(2)) <= 12
 
 
-def _check_quantities(c: _Checker, problems: list[Problem]) -> list[dict] | None:
-    value = c.rec.get("quantities")
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        c.add("quantities", f"must be a list, not {_type_name(value)}")
+def _check_quantities(c: _Checker) -> list[dict] | None:
+    items = _items(c, "quantities", QUANTITY_FIELDS, ("kind", "value", "unit"))
+    if items is None or None in items:
         return None
-    out, ok = [], True
-    for j, q in enumerate(value):
-        fld = f"quantities[{j}]"
-        if not isinstance(q, _LineDict):
-            c.add(fld, "must be a mapping with kind, value and unit")
-            ok = False
-            continue
-        m = _Checker(c.label, q, c.record, problems)
-        before = len(problems)
-        for key in q:
-            if key not in QUANTITY_FIELDS:
-                m.add(f"{fld}.{key}", f"unknown field (allowed: {', '.join(sorted(QUANTITY_FIELDS))})", m.line(key))
-        for key in ("kind", "value", "unit"):
-            if q.get(key) is None:
-                m.add(f"{fld}.{key}", "required field is missing", q.line)
-        kind = q.get("kind")
-        if kind is not None and (not isinstance(kind, str) or kind not in QUANTITY_KINDS):
-            m.add(f"{fld}.kind", f"{_show(kind)} is not one of: {', '.join(QUANTITY_KINDS)}", m.line("kind"))
-        val = q.get("value")
-        if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val)):
-            m.add(f"{fld}.value", f"must be a finite number, not {_show(val)}", m.line("value"))
-        elif val is not None and val < 0:
-            m.add(f"{fld}.value", f"must not be negative ({val})", m.line("value"))
-        unit = q.get("unit")
-        if unit is not None and (not isinstance(unit, str) or not unit.strip() or len(unit) > 40):
-            m.add(f"{fld}.unit", f"must be a short text, not {_show(unit)}", m.line("unit"))
-        elif kind == "investment" and unit != "CNY":
-            m.add(f"{fld}.unit", f"an investment is given in CNY, not {_show(unit)}", m.line("unit"))
-        texts = {}
-        for key in ("as_written", "note"):
-            v = q.get(key)
-            if v is not None and (not isinstance(v, str) or len(v) > MAX_TEXT["long"] or BAD_CHARS_RE.search(v)):
-                m.add(f"{fld}.{key}", "must be a short text without control characters", m.line(key))
-            texts[key] = v if isinstance(v, str) else ""
-        if len(problems) == before:
-            out.append({"kind": kind, "value": float(val), "unit": unit, **texts})
-        else:
-            ok = False
-    return out if ok else None
+    out = []
+    for m in items:
+        kind = m.choice("kind", QUANTITY_KINDS)
+        value = m.number("value", lo=0)
+        unit = m.text("unit", 40, required=True)
+        if kind == "investment" and unit is not None and unit != "CNY":
+            m.add("unit", f"an investment is given in CNY, not {_show(unit)}")
+        as_written = m.text("as_written", MAX_TEXT["long"]) or ""
+        note = m.text("note", MAX_TEXT["long"]) or ""
+        if m.count == 0:
+            out.append({"kind": kind, "value": value, "unit": unit, "as_written": as_written, "note": note})
+    return None if any(m.count for m in items) else out
 
 
 def _check_geometry(c: _Checker, county: shapely.Geometry | None) -> shapely.Geometry | bool | None:
@@ -510,15 +487,8 @@ def _check_projects(
     seen: set[str] = set()
     for i, rec in _records(data, "projects", label, problems):
         c = _Checker(label, rec, _record_name(rec, i), problems)
-        before = len(problems)
         c.common(PROJECT_FIELDS, PROJECT_REQUIRED)
-        pid = rec.get("id")
-        if pid is not None and (not isinstance(pid, str) or not ID_RE.match(pid)):
-            c.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-', at most 80)")
-        elif isinstance(pid, str):
-            if pid in seen:
-                c.add("id", "duplicate id")
-            seen.add(pid)
+        pid = c.ident(seen)
         name_zh = c.text("name_zh", MAX_TEXT["name"], required=True)
         name_en = c.text("name_en", MAX_TEXT["name"], required=True)
         sector = c.choice("sector", SECTORS)
@@ -536,10 +506,10 @@ def _check_projects(
         summary_zh = c.text("summary_zh", MAX_TEXT["long"]) or ""
         summary_en = c.text("summary_en", MAX_TEXT["long"]) or ""
         source = c.text("source", MAX_TEXT["short"], required=True)
-        milestones = _check_milestones(c, problems)
-        quantities = _check_quantities(c, problems)
+        milestones = _check_milestones(c)
+        quantities = _check_quantities(c)
         geom = _check_geometry(c, county)
-        if len(problems) != before or place is None:
+        if c.count or place is None:
             continue
         if geom is None:
             geom = Point(place.lon, place.lat)
