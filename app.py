@@ -46,12 +46,14 @@ def tianditu_key() -> str | None:
 
 
 def init_state_from_url() -> None:
-    """On a session's first run, set the widgets from the URL's query parameters."""
+    """On a session's first run (and the first after broken data), set the widgets
+    from the URL's query parameters."""
     if st.session_state.get("_initialised"):
         return
     params = st.query_params.to_dict()
     flt = Filter.from_params(params)
-    st.session_state.w_lang = params.get("lang") if params.get("lang") in LANGS else DEFAULT_LANG
+    if "w_lang" not in st.session_state:  # kept when re-initialising after broken data
+        st.session_state.w_lang = params.get("lang") if params.get("lang") in LANGS else DEFAULT_LANG
     st.session_state.w_basemap = params.get("basemap") if params.get("basemap") in mapview.BASEMAPS else "none"
     set_widgets(flt)
     st.session_state._initialised = True
@@ -197,6 +199,10 @@ def main() -> None:
         ds = cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR))
     except RegisterError as exc:
         show_problems(exc.problems, lang)
+        # The sidebar is not drawn on this run, so Streamlit drops its widgets' state;
+        # the URL still holds the filter: set the widgets from it once the data is fixed.
+        st.session_state._initialised = False
+        st.query_params["lang"] = lang
         return
     flt = sidebar(ds, lang)
     st.query_params.from_dict({**flt.to_params(), "lang": lang,

@@ -58,7 +58,7 @@ def test_data_text_is_escaped(make_register):
     assert "<img src=x" not in page
     assert "</script>\"" not in page and PAYLOAD not in page
     rec = mapview.feature_record(ds.projects.iloc[0], "zh")
-    assert rec["n"] == "&lt;img src=x onerror=alert(1)&gt;${alert(2)}`;alert(3);`&lt;/script&gt;"
+    assert rec["n"] == "&lt;img src=x onerror=alert(1)&gt;$&#123;alert(2)&#125;`;alert(3);`&lt;/script&gt;"
     store = mapview._script_json(rec)
     assert "<" not in store and ">" not in store
 

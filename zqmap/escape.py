@@ -3,6 +3,8 @@ standalone HTML) and Markdown (Streamlit captions, tables and headings).
 
 >>> html_text('<img src=x onerror="alert(1)">')
 '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+>>> html_text("{{ 7*7 }}")
+'&#123;&#123; 7*7 &#125;&#125;'
 >>> md_text("$x$ `y` ![i](u)")
 '\\\\$x\\\\$ \\\\`y\\\\` \\\\!\\\\[i\\\\]\\\\(u\\\\)'
 """
@@ -16,8 +18,13 @@ _MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def html_text(value: object) -> str:
-    """HTML-escape a data value (quotes included)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape a data value (quotes and braces included).
+
+    Braces too: folium (branca) renders each element's output a second time as
+    a Jinja template, so ``{{ … }}`` or ``{% … %}`` in data would run as template
+    code when a map is rendered. ``&#123;``/``&#125;`` show as ``{``/``}``.
+    """
+    return html.escape("" if value is None else str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def md_text(value: object) -> str:

@@ -468,11 +468,15 @@ _CLICKED_ID_RE = re.compile(r"(?:编号|ID)\s*[:：]\s*([a-z0-9][a-z0-9-]*)")
 def clicked_project_id(returned: dict | None, known_ids: set[str]) -> str | None:
     """The id of the project whose marker was clicked, from st_folium's return value.
 
-    The popup ends with "ID: <id>" (see the store's popup builder).
+    The popup ends with "ID: <id>" (see the store's popup builder). Data text
+    above it (a name, a note) may itself read "ID: <another id>", so the last
+    match is the popup's own.
 
     >>> clicked_project_id({"last_object_clicked_popup": "x ID: jishan-pumped-storage"}, {"jishan-pumped-storage"})
     'jishan-pumped-storage'
+    >>> clicked_project_id({"last_object_clicked_popup": "名称 ID: a-1 … 编号: b-2"}, {"a-1", "b-2"})
+    'b-2'
     """
     text = (returned or {}).get("last_object_clicked_popup") or ""
-    match = _CLICKED_ID_RE.search(text)
-    return match.group(1) if match and match.group(1) in known_ids else None
+    ids = _CLICKED_ID_RE.findall(text)
+    return ids[-1] if ids and ids[-1] in known_ids else None

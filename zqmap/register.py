@@ -45,9 +45,10 @@ MAX_TEXT = {"name": 200, "short": 80, "long": 1000}
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-# Control characters (other than tab/newline) and bidi overrides never belong
-# in a name: they hide or reorder text in popups, tables and PDFs.
-BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0 other than tab/newline, DEL, C1 such as the 8-bit CSI
+# that terminals obey) and bidi overrides never belong in a name: they hide or
+# reorder text in popups, tables, PDFs and `zqmap list` output.
+BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 PROJECT_FIELDS = {
     "id", "name_zh", "name_en", "sector", "category", "place", "precision", "geometry",

@@ -927,7 +927,7 @@ def _label_seats(ax, frame: Frame, view: View, data: MapData, fonts: Fonts, obst
         others = [_pad(d, 5 * mpt) for d in dots if d != own]
         box = place_label(x, y, w, h, gaps, obstacles + others, bounds, order=order)
         obstacles.append(box)
-        ax.text((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "\n".join(lines), ha="center", va="center",
+        ax.text((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, drawable("\n".join(lines)), ha="center", va="center",
                 fontproperties=fonts.prop(SEAT_LABEL_PT), color=_rgba(INK), zorder=7, path_effects=_halo(),
                 linespacing=1.05)
         near = (min(max(x, box[0]), box[2]), min(max(y, box[1]), box[3]))  # nearest point of the box
@@ -954,7 +954,7 @@ def _draw_county_labels(ax, frame: Frame, view: View, data: MapData, fonts: Font
                                (prefer.x, prefer.y))
             if box is not None:
                 obstacles.append(box)
-                ax.text((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, name, ha="center", va="center",
+                ax.text((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, drawable(name), ha="center", va="center",
                         fontproperties=fonts.prop(size), color=_rgba("#6b6b6b"), zorder=4)
                 break
     county = data.county.geometry.iloc[0]
@@ -965,7 +965,7 @@ def _draw_county_labels(ax, frame: Frame, view: View, data: MapData, fonts: Font
                        (mid.x, mid.y))
     if box is not None:
         obstacles.append(box)
-        ax.text((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, name, ha="center", va="center",
+        ax.text((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, drawable(name), ha="center", va="center",
                 fontproperties=fonts.prop(size, bold=True), color=layer_style("county")["color"], zorder=4,
                 alpha=0.85)
 
@@ -1088,10 +1088,34 @@ def _draw_north_arrow(ax, frame: Frame, lang: str, fonts: Fonts) -> Box:
 # Page furniture: header, legend and notes (page inches)
 
 
+def drawable(text: str) -> str:
+    r"""``text`` as matplotlib should draw it: invisible format characters
+    (zero-width spaces, U+FEFF, …) and control characters other than newline
+    dropped, tabs and Unicode line/paragraph separators as spaces.
+
+    The page fonts hold no glyphs for these (see :func:`page_charset`); U+FEFF
+    makes matplotlib's PDF backend fail (IndexError in its glyph tracker), so one
+    such character in a name stopped the whole export; and zero-width characters
+    garble the PDF's text layer (copy and search).
+
+    >>> drawable("零\u200b宽\ufeff\u2028字\n符")
+    '零宽 字\n符'
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in "\t\u2028\u2029":
+            out.append(" ")
+        elif ch == "\n" or unicodedata.category(ch) not in ("Cf", "Cc"):
+            out.append(ch)
+    return "".join(out)
+
+
 def _fig_text(fig: Figure, x: float, y: float, text: str, fonts: Fonts, size: float, bold: bool = False,
               color: str = INK, **kw) -> None:
     """Text at (x, y) inches from the page's bottom-left corner."""
-    fig.text(x, y, text, transform=fig.dpi_scale_trans, fontproperties=fonts.prop(size, bold), color=_rgba(color),
+    fig.text(x, y, drawable(text), transform=fig.dpi_scale_trans, fontproperties=fonts.prop(size, bold), color=_rgba(color),
              **kw)
 
 
@@ -1526,8 +1550,10 @@ def _rc() -> dict:
     # font is embedded once instead of once per 256 characters. Hinting only
     # snaps glyphs to the pixel grid: it does nothing for the vector PDF, barely
     # anything at 200 dpi, and autohinting CJK glyphs triples text measuring time.
+    # Data text is text: a "$" pair in a name must not become mathtext (which
+    # would change what is printed, or fail the export on an unknown "\command").
     return {"pdf.fonttype": 42, "ps.fonttype": 42, "pdf.compression": 6, "path.simplify": True,
-            "text.hinting": "no_hinting"}
+            "text.hinting": "no_hinting", "text.parse_math": False}
 
 
 # matplotlib's rc settings are process-wide: app sessions render one at a time.

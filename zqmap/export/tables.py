@@ -146,6 +146,13 @@ def to_xlsx(view: View) -> bytes:
         for i, col in enumerate(frame.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])
             sheet.column_dimensions[get_column_letter(i)].width = min(60, max(8, width * 1.2))
+        # openpyxl stores any string that starts with "=" as a formula: data text
+        # (a name, a note) must stay text, never a formula Excel would run.
+        for ws in writer.sheets.values():
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
     return buf.getvalue()
 
 

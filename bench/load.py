@@ -1,0 +1,584 @@
+"""Load test on loopback: N headless browser sessions against ONE app server.
+
+Each session (its own browser context in one Chromium) types a search into the
+sidebar, waits until the map shows the expected number of projects, and goes
+on with the next search, for D seconds. Before that, one session alone does the
+same, for the single-user figure. Measured:
+
+- errors: tracebacks in the server's log, page errors, failed requests (scripts,
+  styles, XHR/fetch, documents, images, HTTP >= 400) and updates that never
+  settled on the expected count (all must be 0);
+- the server's memory: VmRSS from /proc/<pid>/status every 0.5 s: peak, and
+  growth from the end of the warm-up (data loaded and cached, one user served)
+  to the end of the load (the dataset is cached once, not per session);
+- filter-update time: from pressing Enter in the search box to the shown count
+  (visible markers + the numbers on cluster icons) first equal to the expected
+  value and holding for 0.5 s; median single user versus under load.
+
+Everything is bounded: every wait has a timeout, the whole run has a deadline,
+and the server and the browser are stopped in ``finally`` blocks. Only
+127.0.0.1 is contacted. Usage::
+
+    .venv/bin/python bench/load.py                       # N=20, D=60 s → bench/results-load.md
+    .venv/bin/python bench/load.py --sessions 4 --duration 10 --out /tmp/load.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-gpu", "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+WATCHED_TYPES = {"script", "stylesheet", "xhr", "fetch", "document", "image"}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Searches cycled through: each one's count differs from the one before it, so
+# the count changing to the expected value is the update arriving.
+QUERIES = ("麻田", "辽阳", "工业", "村", "农业", "光伏", "")
+
+SERVER_START_TIMEOUT = 90.0
+PAGE_TIMEOUT = 120.0  # s: one page load until the map shows every project
+OPEN_AT_ONCE = 3  # sessions loading the page at the same time while the load phase ramps up
+UPDATE_TIMEOUT = 60.0  # s: one filter change until the count settles
+SETTLE_HOLD = 0.5  # s the count must hold the expected value
+POLL = 0.2  # s between count readings
+RSS_INTERVAL = 0.5  # s between memory samples
+
+COUNT_JS = """() => {
+  let n = 0;
+  document.querySelectorAll('.zq-marker').forEach((el) => {
+    const s = getComputedStyle(el);
+    if (el.getClientRects().length && s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity) > 0) n++;
+  });
+  document.querySelectorAll('.zq-cluster span').forEach((s) => { n += parseInt(s.textContent, 10) || 0; });
+  return n;
+}"""
+HAS_MAP_JS = "() => !!document.querySelector('.leaflet-container') && !!window.map && !!window.zqmap"
+
+
+# --------------------------------------------------------------------------
+# The server and its memory
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
+    try:
+        with opener.open(url + "_stcore/health", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def app_server(data_dir: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``streamlit run app.py`` on a free loopback port; yields (URL, process); always stopped."""
+    env = {**os.environ, "ZQMAP_DATA": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    for name in ("TIANDITU_KEY", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        env.pop(name, None)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start (see {log_path})")
+            time.sleep(0.25)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    m = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
+    return int(m.group(1)) / 1024 if m else None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RssSampler:
+    """VmRSS of one process every :data:`RSS_INTERVAL` seconds, in a daemon thread."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._t0 = time.monotonic()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            value = rss_mb(self.pid)
+            if value is not None:
+                self.samples.append((time.monotonic() - self._t0, value))
+            self._stop.wait(RSS_INTERVAL)
+
+    def now(self) -> float:
+        value = rss_mb(self.pid)
+        return value if value is not None else (self.samples[-1][1] if self.samples else float("nan"))
+
+    def peak(self) -> float:
+        return max((v for _, v in self.samples), default=float("nan"))
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------
+# Browser sessions
+
+
+@dataclass
+class Errors:
+    page: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    timeouts: list[str] = field(default_factory=list)
+    watching: bool = True
+
+    def hook(self, page, name: str) -> None:
+        def on_failed(req) -> None:
+            if self.watching and req.resource_type in WATCHED_TYPES:
+                self.requests.append(f"{name}: {req.resource_type} {req.url}: {req.failure}")
+
+        def on_response(resp) -> None:
+            if self.watching and resp.status >= 400 and resp.request.resource_type in WATCHED_TYPES:
+                self.requests.append(f"{name}: {resp.url}: HTTP {resp.status}")
+
+        def on_request(req) -> None:
+            parts = urlsplit(req.url)
+            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOOPBACK:
+                self.foreign.append(req.url)
+
+        page.on("pageerror", lambda exc: self.page.append(f"{name}: {exc}") if self.watching else None)
+        page.on("requestfailed", on_failed)
+        page.on("response", on_response)
+        page.on("request", on_request)
+
+
+async def _map_frame(page, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if frame is page.main_frame:
+                continue
+            with contextlib.suppress(Exception):  # a frame still loading or detached
+                if await frame.evaluate(HAS_MAP_JS):
+                    return frame
+        await asyncio.sleep(0.3)
+    raise TimeoutError("no map frame")
+
+
+async def _count(frame) -> int | None:
+    try:
+        return int(await frame.evaluate(COUNT_JS))
+    except Exception:  # the frame is busy re-rendering
+        return None
+
+
+async def settle(frame, expected: int, timeout: float, started: float) -> float | None:
+    """Seconds from ``started`` until the count first equals ``expected`` (and holds); None on timeout."""
+    first = None
+    while time.monotonic() - started < timeout:
+        value = await _count(frame)
+        now = time.monotonic()
+        if value == expected:
+            first = first or now
+            if now - first >= SETTLE_HOLD:
+                return first - started
+        else:
+            first = None
+        await asyncio.sleep(POLL)
+    return None
+
+
+@dataclass
+class Session:
+    name: str
+    context: object
+    page: object
+    frame: object
+    box: object
+    finished: list[float]  # arrival times of the server's "script finished" messages
+    done: int = 0
+
+
+def _watch_reruns(page, finished: list[float]) -> None:
+    """Record when each rerun's ``script_finished`` message arrives over the websocket."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    def on_frame(payload) -> None:
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(payload.encode() if isinstance(payload, str) else payload)
+        except Exception:  # not a ForwardMsg
+            return
+        if msg.WhichOneof("type") == "script_finished":
+            finished.append(time.monotonic())
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+
+
+async def open_session(browser, url: str, name: str, total: int, errors: Errors, search_label: str) -> Session:
+    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(PAGE_TIMEOUT * 1000)
+    page = await context.new_page()
+    errors.hook(page, name)
+    finished: list[float] = []
+    _watch_reruns(page, finished)
+    await page.goto(url, wait_until="domcontentloaded", timeout=PAGE_TIMEOUT * 1000)
+    started = time.monotonic()
+    frame = await _map_frame(page, PAGE_TIMEOUT)
+    if await settle(frame, total, PAGE_TIMEOUT, started) is None:
+        raise TimeoutError(f"{name}: the map never showed all {total} projects")
+    box = page.get_by_label(search_label, exact=True)
+    await box.wait_for(state="visible", timeout=PAGE_TIMEOUT * 1000)
+    return Session(name, context, page, frame, box, finished)
+
+
+async def change_filters(s: Session, plan: list[tuple[str, int]], start: int, until: float,
+                         times: list[float], reruns: list[float], errors: Errors, max_changes: int | None = None) -> None:
+    """Cycle through ``plan`` from ``start`` until the monotonic time ``until``.
+
+    ``times``: Enter → count settled; ``reruns``: Enter → the server's rerun finished.
+    """
+    i = start
+    while time.monotonic() < until and (max_changes is None or s.done < max_changes):
+        query, expected = plan[i % len(plan)]
+        i += 1
+        t0 = time.monotonic()
+        await s.box.fill(query)
+        await s.box.press("Enter")
+        took = await settle(s.frame, expected, UPDATE_TIMEOUT, t0)
+        if took is None:
+            errors.timeouts.append(f"{s.name}: {query!r} never showed {expected}")
+            return  # this session's page is in an unknown state: stop it, keep the error
+        times.append(took)
+        done = [f - t0 for f in s.finished if f > t0]
+        if done:
+            reruns.append(done[0])
+        s.done += 1
+
+
+# --------------------------------------------------------------------------
+# The run
+
+
+@dataclass
+class Result:
+    sessions: int
+    duration: float
+    projects: int
+    single_times: list[float]
+    load_times: list[float]
+    single_reruns: list[float]
+    load_reruns: list[float]
+    errors: Errors
+    server_tracebacks: int
+    rss_start: float
+    rss_warm: float
+    rss_loaded: float
+    rss_end: float
+    rss_closed: float
+    rss_peak: float
+    cpu_load: float | None
+    open_seconds: float
+    log_tail: str = ""
+
+    @property
+    def error_count(self) -> int:
+        e = self.errors
+        return len(e.page) + len(e.requests) + len(e.foreign) + len(e.timeouts) + self.server_tracebacks
+
+    @property
+    def growth(self) -> float:
+        return self.rss_end - self.rss_warm
+
+    @staticmethod
+    def median(values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+
+def plan_for(data_dir: Path) -> tuple[list[tuple[str, int]], int]:
+    """The searches with their expected counts, and the number of projects."""
+    from zqmap.filters import Filter, mask
+    from zqmap.register import load
+
+    ds = load(data_dir)
+    plan = [(q, int(mask(ds.projects, Filter(text=q)).sum())) for q in QUERIES]
+    counts = [n for _, n in plan]
+    if any(a == b for a, b in zip(counts, counts[1:] + counts[:1])):
+        raise ValueError(f"consecutive searches must differ in count: {plan}")
+    return plan, len(ds.projects)
+
+
+async def _run(url: str, proc: subprocess.Popen, sampler: RssSampler, sessions: int, duration: float,
+               single_changes: int, plan: list[tuple[str, int]], total: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    from zqmap.i18n import t
+
+    label = t("search", "zh")
+    errors = Errors()
+    out: dict = {"errors": errors, "rss_start": sampler.now(), "single": [], "load": [], "single_rerun": [],
+                 "load_rerun": []}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                           timeout=60_000)
+        try:
+            # Warm-up and single user: one session, the data loaded and cached by its first run.
+            one = await open_session(browser, url, "single", total, errors, label)
+            try:
+                await change_filters(one, plan, 0, time.monotonic() + UPDATE_TIMEOUT * single_changes,
+                                     out["single"], out["single_rerun"], errors, max_changes=single_changes)
+            finally:
+                errors.watching = False
+                await one.context.close()
+                errors.watching = True
+            await asyncio.sleep(2)  # the closed session's resources go
+            out["rss_warm"] = sampler.now()
+
+            # Load: N sessions opened (at most OPEN_AT_ONCE loading at a time), then all
+            # change filters for D seconds.
+            t_open = time.monotonic()
+            gate = asyncio.Semaphore(OPEN_AT_ONCE)
+            opened = await asyncio.gather(*(
+                _gated(gate, open_session(browser, url, f"s{k:02d}", total, errors, label))
+                for k in range(sessions)), return_exceptions=True)
+            out["open_seconds"] = time.monotonic() - t_open
+            live = [s for s in opened if isinstance(s, Session)]
+            errors.page += [f"opening a session: {type(s).__name__}: {s}" for s in opened if not isinstance(s, Session)]
+            out["rss_loaded"] = sampler.now()
+            cpu0 = cpu_seconds(proc.pid)
+            until = time.monotonic() + duration
+            await asyncio.gather(*(change_filters(s, plan, k, until, out["load"], out["load_rerun"], errors)
+                                   for k, s in enumerate(live)))
+            cpu1 = cpu_seconds(proc.pid)
+            out["cpu_load"] = (cpu1 - cpu0) / duration if cpu0 is not None and cpu1 is not None else None
+            out["rss_end"] = sampler.now()
+            errors.watching = False  # closing pages aborts their requests: not errors
+            for s in live:
+                with contextlib.suppress(Exception):
+                    await s.context.close()
+            await asyncio.sleep(3)
+            out["rss_closed"] = sampler.now()
+        finally:
+            errors.watching = False
+            await browser.close()
+    return out
+
+
+async def _gated(gate: asyncio.Semaphore, coro):
+    async with gate:
+        return await coro
+
+
+def _run_in_thread(make_coro, timeout: float):
+    """``asyncio.run`` of ``make_coro()`` in a thread of its own, so that it works
+    under a caller that already runs an event loop (pytest with Playwright's sync API)."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(asyncio.wait_for(make_coro(), timeout=timeout))
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="zqmap-load", daemon=True)
+    thread.start()
+    thread.join(timeout + 60)
+    if thread.is_alive():
+        raise TimeoutError(f"the load run did not end within {timeout + 60:.0f} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def run_load(sessions: int = 20, duration: float = 60.0, single_changes: int = 14, data_dir: Path | None = None,
+             log_path: Path | None = None) -> Result:
+    """One server, one browser: the single-user phase, then ``sessions`` users for ``duration`` seconds."""
+    data_dir = Path(data_dir or REPO / "data")
+    plan, total = plan_for(data_dir)
+    with contextlib.ExitStack() as stack:
+        if log_path is None:
+            log_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="zqmap-load-"))) / "streamlit.log"
+        url, proc = stack.enter_context(app_server(data_dir, log_path))
+        sampler = stack.enter_context(RssSampler(proc.pid))
+        budget = (120 + single_changes * UPDATE_TIMEOUT + PAGE_TIMEOUT * (1 + sessions / OPEN_AT_ONCE) + duration
+                  + UPDATE_TIMEOUT + 60)
+        out = _run_in_thread(lambda: _run(url, proc, sampler, sessions, duration, single_changes, plan, total),
+                             timeout=budget)
+        log = log_path.read_text(encoding="utf-8", errors="replace")
+        return Result(
+            sessions=sessions, duration=duration, projects=total, single_times=out["single"],
+            load_times=out["load"], single_reruns=out["single_rerun"], load_reruns=out["load_rerun"],
+            errors=out["errors"], server_tracebacks=log.count("Traceback"),
+            rss_start=out["rss_start"], rss_warm=out["rss_warm"], rss_loaded=out["rss_loaded"],
+            rss_end=out["rss_end"], rss_closed=out["rss_closed"], rss_peak=sampler.peak(),
+            cpu_load=out["cpu_load"], open_seconds=out["open_seconds"],
+            log_tail="\n".join(log.splitlines()[-20:]),
+        )
+
+
+# --------------------------------------------------------------------------
+# Report
+
+
+def _version(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def machine() -> list[str]:
+    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    load1, load5, _ = os.getloadavg()
+    return [
+        f"platform: {platform.platform()} ({platform.machine()})",
+        f"CPUs: {os.cpu_count()}; memory: {int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else f"CPUs: {os.cpu_count()}",
+        f"load average at start: {load1:.2f} (1 min), {load5:.2f} (5 min)",
+        f"Python {platform.python_version()}, streamlit {metadata.version('streamlit')}, "
+        f"streamlit-folium {metadata.version('streamlit-folium')}, playwright {metadata.version('playwright')}",
+        f"browser: {_version([CHROMIUM, '--version'])}, headless, one process, one context per session",
+    ]
+
+
+def report(r: Result, command: str, about: list[str]) -> str:
+    e = r.errors
+    single, loaded = Result.median(r.single_times), Result.median(r.load_times)
+    lines = [
+        "# Load test",
+        "",
+        f"{r.sessions} concurrent browser sessions against one app server on 127.0.0.1, each typing a search into",
+        f"the sidebar and waiting for the map to show the expected count, for {r.duration:.0f} s; register: "
+        f"{r.projects} projects.",
+        f"Searches cycled: {', '.join(repr(q) for q in QUERIES)}. Date: {dt.date.today().isoformat()}.",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        f"| errors (total) | {r.error_count} |",
+        f"| — tracebacks in the server log | {r.server_tracebacks} |",
+        f"| — page errors | {len(e.page)} |",
+        f"| — failed requests | {len(e.requests)} |",
+        f"| — requests off the machine | {len(e.foreign)} |",
+        f"| — updates that never settled ({UPDATE_TIMEOUT:.0f} s) | {len(e.timeouts)} |",
+        f"| filter updates done under load | {len(r.load_times)} ({len(r.load_times) / r.duration:.2f}/s) |",
+        f"| median update, single user | {single:.2f} s (n={len(r.single_times)}) |",
+        f"| median update, {r.sessions} users | {loaded:.2f} s (n={len(r.load_times)}) |",
+        f"| 90th percentile, {r.sessions} users | {_pct(r.load_times, 90):.2f} s |",
+        f"| slowdown (median) | {loaded / single:.1f}x |" if single == single and single > 0 else "| slowdown | — |",
+        f"| median server rerun (Enter → `script_finished`), single user | {Result.median(r.single_reruns):.2f} s |",
+        f"| median server rerun, {r.sessions} users | {Result.median(r.load_reruns):.2f} s |",
+        f"| time to open {r.sessions} sessions ({OPEN_AT_ONCE} loading at a time) | {r.open_seconds:.1f} s |",
+        f"| server RSS: started / warm (1 user served) | {r.rss_start:.0f} / {r.rss_warm:.0f} MB |",
+        f"| server RSS: {r.sessions} sessions open / end of load / sessions closed | "
+        f"{r.rss_loaded:.0f} / {r.rss_end:.0f} / {r.rss_closed:.0f} MB |",
+        f"| server RSS peak | {r.rss_peak:.0f} MB |",
+        f"| growth, end of load − warm | {r.growth:+.0f} MB ({r.growth / max(r.sessions, 1):+.1f} MB per session) |",
+        f"| server CPU during load | {r.cpu_load:.2f} cores |" if r.cpu_load is not None else "| server CPU | — |",
+        "",
+        "The update time runs from pressing Enter to the shown count (visible markers plus the numbers on the",
+        f"cluster icons) first equal to the expected value, held for {SETTLE_HOLD} s; it includes the browser's",
+        "work, and browser and server share the machine's CPUs. The server rerun time runs from pressing Enter",
+        "to the arrival of that rerun's `script_finished` websocket message (the server's share, queueing included).",
+        "",
+        "Machine:",
+        "",
+        *[f"- {x}" for x in about],
+        "",
+        f"Command: `{command}`",
+    ]
+    problems = e.page + e.requests + e.foreign + e.timeouts
+    if problems or r.server_tracebacks:
+        lines += ["", "Errors (first 20):", "", *[f"- {p}" for p in problems[:20]]]
+        if r.server_tracebacks:
+            lines += ["", "Server log (tail):", "", "```", r.log_tail, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sessions", "-n", type=int, default=20)
+    p.add_argument("--duration", "-d", type=float, default=60.0, help="seconds of load")
+    p.add_argument("--single-changes", type=int, default=14, help="filter changes of the single user")
+    p.add_argument("--data", type=Path, default=REPO / "data")
+    p.add_argument("--out", type=Path, default=REPO / "bench" / "results-load.md")
+    args = p.parse_args(argv)
+    about = machine()  # before the run: the load average is the machine's, not ours
+    result = run_load(args.sessions, args.duration, args.single_changes, args.data)
+    load1, load5, _ = os.getloadavg()
+    about.append(f"load average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min); the machine is shared, "
+                 "so other work may have run beside this one")
+    command = " ".join([".venv/bin/python", "bench/load.py", *(argv if argv is not None else sys.argv[1:])])
+    text = report(result, command, about)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0 if result.error_count == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    raise SystemExit(main())
