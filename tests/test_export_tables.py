@@ -106,3 +106,14 @@ def test_interrupted_write_leaves_old_file(view, tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
     assert tables  # imported for the registry
+
+
+def test_csv_cells_cannot_become_formulas(make_register):
+    from conftest import project
+
+    from zqmap.register import load
+
+    ds = load(make_register([project(name_zh="=HYPERLINK(\"http://127.0.0.1:9\",\"x\")", name_en="+1+2")]))
+    text = render(View.of(ds, Filter(), "zh"), "csv").decode("utf-8-sig")
+    row = text.splitlines()[1]
+    assert "'=HYPERLINK" in row and "'+1+2" in row

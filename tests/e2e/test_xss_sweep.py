@@ -571,14 +571,14 @@ def test_png_renders(sweep):
 
 
 def test_spreadsheet_exports_keep_text(sweep):
-    """XLSX: no cell is a formula (openpyxl would store "=…" as one); CSV reads back as the data."""
+    """XLSX: no cell is a formula (openpyxl would store "=…" as one); CSV: formula-like text is defused."""
     import csv
     import io
 
     from openpyxl import load_workbook
 
     from zqmap.export import View, render
-    from zqmap.export.tables import table
+    from zqmap.export.tables import _defuse, table
 
     view = View.of(sweep.ds, Filter(), "zh")
     want = table(view)
@@ -589,7 +589,9 @@ def test_spreadsheet_exports_keep_text(sweep):
     assert list(rows[0]) == list(want.columns)
     assert [r[2] for r in rows[1:]] == list(want.iloc[:, 2])  # the Chinese names
     shown = list(csv.reader(io.StringIO(render(view, "csv").decode("utf-8-sig"), newline="")))
-    assert [r[2] for r in shown[1:]] == list(want.iloc[:, 2])
+    # CSV: text that a spreadsheet would run as a formula carries a leading apostrophe.
+    assert [r[2] for r in shown[1:]] == [_defuse(v) for v in want.iloc[:, 2]]
+    assert not any(r[2].startswith(("=", "+", "-", "@")) for r in shown[1:])
     assert {"formula-hyperlink", "formula-plus-at"} <= payloads_in([r[2] for r in shown[1:]])
 
 

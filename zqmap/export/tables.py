@@ -116,11 +116,24 @@ def table(view: View) -> pd.DataFrame:
     return frame.rename(columns=_headers(view.lang))
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe
+    (the OWASP advice for CSV injection); numbers are left alone.
+
+    >>> _defuse("=HYPERLINK(1)"), _defuse("麻田"), _defuse(-3.5)
+    ("'=HYPERLINK(1)", '麻田', -3.5)
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 @exporter("csv")
 def to_csv(view: View) -> bytes:
     """CSV, UTF-8 with BOM so that Excel opens Chinese text correctly."""
     buf = io.StringIO()
-    table(view).to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    table(view).map(_defuse).to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     return buf.getvalue().encode("utf-8-sig")
 
 
