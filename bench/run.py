@@ -94,7 +94,9 @@ VIEW_JS = """([markerSel, clusterSel, expected]) => {
     for (const s of d.querySelectorAll(clusterSel)) n += parseInt(s.textContent, 10) || 0;
     if (n !== expected) continue;
     const c = m.getCenter();
-    out.push({zoom: m.getZoom(), lat: c.lat, lng: c.lng});
+    // Diagnostics: is this the iframe element / window / map that was there before the click?
+    out.push({zoom: m.getZoom(), lat: c.lat, lng: c.lng, same_element: f.dataset.zqBefore === "1",
+              same_window: !!f.contentWindow.__zqBefore, same_map: !!m.__zqBefore});
   }
   return out;
 }""".replace("__IFRAME__", IFRAME)
@@ -120,6 +122,9 @@ WS_TIMES_INIT = """(() => {
   }
   window.WebSocket = Timed;
 })();"""
+TAG_JS = """() => { for (const f of document.querySelectorAll('__IFRAME__')) {
+  f.dataset.zqBefore = "1"; f.contentWindow.__zqBefore = true; if (f.contentWindow.map) f.contentWindow.map.__zqBefore = true; } }
+""".replace("__IFRAME__", IFRAME)
 CLICK_MARK_JS = """() => { window.__zqClick = null;
   window.addEventListener('pointerdown', () => { if (window.__zqClick === null) window.__zqClick = performance.now(); },
                           {capture: true, once: true}); }"""
@@ -326,6 +331,7 @@ def filter_change(page, log: PageLog, app: str, reg: Register, timeout_s: float,
         session.send("Profiler.start")
     i_frames, i_resp = len(log.frames), len(log.responses)
     i_ws = page.evaluate("() => window.__zqWs.length")
+    page.evaluate(TAG_JS)
     page.evaluate(CLICK_MARK_JS)
     option.click(timeout=timeout_s * 1000)
     settled = wait_count(page, app, reg.industry, timeout_s)
@@ -892,7 +898,10 @@ def main(argv: list[str] | None = None) -> int:
         if "--n" not in (argv or sys.argv):
             args.n = "real,100,1000"
     sizes = [s.strip() for s in args.n.split(",") if s.strip()]
-    command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    exe = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        exe = exe.relative_to(REPO)
+    command = " ".join([str(exe), "bench/run.py", *(argv if argv is not None else sys.argv[1:])])
     info = machine()
     info["date"] = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     started = time.monotonic()
