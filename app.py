@@ -165,9 +165,9 @@ def show_table_and_detail(selected, lang: str, clicked_id: str | None) -> None:
     st.table(summary.detail_table(row, lang).map(md_text))
 
 
-def show_downloads(ds: Dataset, flt: Filter, lang: str) -> None:
+def show_downloads(ds: Dataset, flt: Filter, selected, lang: str) -> None:
     st.subheader(t("downloads", lang))
-    view = View.of(ds, flt, lang)
+    view = View(ds, flt, selected, lang)  # the selection main() already filtered and sorted
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
         name = export_filename(flt, key)
@@ -213,7 +213,7 @@ def main() -> None:
     clicked = show_map(ds, rows, lang)
     show_summary(selected, len(ds.projects), lang)
     show_table_and_detail(selected, lang, mapview.clicked_project_id(clicked, set(ds.projects["id"])))
-    show_downloads(ds, flt, lang)
+    show_downloads(ds, flt, selected, lang)
 
 
 main()

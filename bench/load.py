@@ -46,6 +46,8 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from zqmap.mapview import SHOWN_COUNT_JS
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -68,15 +70,7 @@ SETTLE_HOLD = 0.5  # s the count must hold the expected value
 POLL = 0.2  # s between count readings
 RSS_INTERVAL = 0.5  # s between memory samples
 
-COUNT_JS = """() => {
-  let n = 0;
-  document.querySelectorAll('.zq-marker').forEach((el) => {
-    const s = getComputedStyle(el);
-    if (el.getClientRects().length && s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity) > 0) n++;
-  });
-  document.querySelectorAll('.zq-cluster span').forEach((s) => { n += parseInt(s.textContent, 10) || 0; });
-  return n;
-}"""
+COUNT_JS = SHOWN_COUNT_JS
 HAS_MAP_JS = "() => !!document.querySelector('.leaflet-container') && !!window.map && !!window.zqmap"
 
 

@@ -480,3 +480,16 @@ def clicked_project_id(returned: dict | None, known_ids: set[str]) -> str | None
     text = (returned or {}).get("last_object_clicked_popup") or ""
     ids = _CLICKED_ID_RE.findall(text)
     return ids[-1] if ids and ids[-1] in known_ids else None
+
+
+# How many projects the map shows: visible markers plus the counts on cluster
+# icons. Run in the map's frame by the browser tests and the benchmarks.
+SHOWN_COUNT_JS = """() => {
+  let n = 0;
+  document.querySelectorAll('.zq-marker').forEach((el) => {
+    const s = getComputedStyle(el);
+    if (el.getClientRects().length && s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity) > 0) n++;
+  });
+  document.querySelectorAll('.zq-cluster span').forEach((s) => { n += parseInt(s.textContent, 10) || 0; });
+  return n;
+}"""

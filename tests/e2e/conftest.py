@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from zqmap.mapview import SHOWN_COUNT_JS
+
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED_DATA = REPO / "data"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -265,15 +267,7 @@ def map_iframe_element(page):
     return el
 
 
-_SHOWN_COUNT_JS = """() => {
-  let n = 0;
-  document.querySelectorAll('.zq-marker').forEach((el) => {
-    const s = getComputedStyle(el);
-    if (el.getClientRects().length && s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity) > 0) n++;
-  });
-  document.querySelectorAll('.zq-cluster span').forEach((s) => { n += parseInt(s.textContent, 10) || 0; });
-  return n;
-}"""
+_SHOWN_COUNT_JS = SHOWN_COUNT_JS
 
 
 def shown_count(frame) -> int:
