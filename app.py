@@ -6,15 +6,13 @@ Run with ``zqmap serve`` (or ``streamlit run app.py``). The data directory is
 
 from __future__ import annotations
 
-import folium
 import numpy as np
 import streamlit as st
-from streamlit_folium import st_folium
 
-from zqmap import mapview, summary
+from zqmap import mapview, st_map, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
-from zqmap.filters import Filter, mask, sort_by_due
+from zqmap.filters import Filter, mask
 from zqmap.i18n import DEFAULT_LANG, LANGS, t
 from zqmap.naming import describe, export_filename
 from zqmap.paths import default_data_dir
@@ -31,6 +29,12 @@ FILTER_KEYS = ("w_sectors", "w_months", "w_undated", "w_kinds", "w_townships", "
 def cached_dataset(data_dir: str, stamp: str) -> Dataset:
     """Loaded once per version of the files (``stamp`` changes when they change)."""
     return load(data_dir)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def cached_digest(data_dir: str, stamp: str, lang: str) -> summary.Digest:
+    """Per-project arrays for the summaries, built once per data version and language."""
+    return summary.Digest(cached_dataset(data_dir, stamp).projects, lang)
 
 
 def tianditu_key() -> str | None:
@@ -84,12 +88,12 @@ def filter_from_widgets(townships: list[str]) -> Filter:
 
 
 def sidebar(ds: Dataset, lang: str) -> Filter:
-    places = ds.places.set_index("id")
-    name_col = "name_zh" if lang == "zh" else "name_en"
-    townships = list(places.index[places["kind"] == "township"]) + list(places.index[places["kind"] == "county"])
+    names = ds.place_names(lang)
+    townships = ds.township_ids()
+    county = set(ds.places["id"][ds.places["kind"] == "county"])
 
     def township_label(pid: str) -> str:
-        return t("countywide", lang) if places.at[pid, "kind"] == "county" else places.at[pid, name_col]
+        return t("countywide", lang) if pid in county else names[pid]
 
     with st.sidebar:
         st.header(t("filters", lang))
@@ -120,54 +124,53 @@ def show_problems(problems, lang: str) -> None:
 
 def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
     options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
-    base = mapview.base_map(ds, lang, options)
-    groups = mapview.project_layers(ds, rows, lang)
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
-    return st_folium(base, key="map", height=options.height, use_container_width=True,
-                     feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True),
-                     returned_objects=["last_object_clicked_popup"])
+    return st_map.show(ds, rows, options, key="map")
 
 
-def show_summary(selected, total: int, lang: str) -> None:
+def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
     c1, c2 = st.columns(2)
-    c1.metric(t("n_of_total", lang, n=len(selected), total=total), t("n_projects", lang, n=len(selected)))
-    c2.metric(t("total_investment", lang), summary.format_yi(summary.total_investment(selected), lang) or "—")
-    colours = [s.colour for s in SECTORS.values()]
+    c1.metric(t("n_of_total", lang, n=len(rows), total=len(digest.projects)), t("n_projects", lang, n=len(rows)))
+    c2.metric(t("total_investment", lang), summary.format_yi(digest.total_investment(rows), lang) or "—")
     left, right = st.columns(2)
     with left:
         st.subheader(t("summary", lang))
-        st.dataframe(summary.by_sector(selected, lang).rename(columns={
+        st.dataframe(digest.by_sector(rows).rename(columns={
             "sector": t("sector", lang), "projects": t("count", lang), "investment_yi": t("yi_yuan", lang, v="")}),
             hide_index=True, column_config={t("yi_yuan", lang, v=""): st.column_config.NumberColumn(
                 format="%.2f", help=t("investment", lang))})
     with right:
         st.subheader(t("timeline", lang))
-        st.bar_chart(summary.timeline(selected, lang), color=colours, height=260)
-        st.caption(t("timeline_caption", lang, n=summary.undated_count(selected)))
+        st.vega_lite_chart(*summary.timeline_chart(digest.timeline(rows), [s.colour for s in SECTORS.values()]),
+                           width="stretch", height=260)
+        st.caption(t("timeline_caption", lang, n=digest.undated_count(rows)))
 
 
-def show_table_and_detail(selected, lang: str, clicked_id: str | None) -> None:
+def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, clicked_id: str | None) -> None:
     st.subheader(t("table", lang))
-    if selected.empty:
+    if not len(rows):
         st.info(t("no_match", lang))
         return
-    table = summary.display_table(selected, lang)
+    table = digest.display_table(rows)
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="w_table")
-    picked = event.selection.rows if event is not None else []
-    detail_id = table.iloc[picked[0]][t("id", lang)] if picked else clicked_id
+    picked = [r for r in (event.selection.rows if event is not None else []) if r < len(rows)]
+    position = int(rows[picked[0]]) if picked else digest.position.get(clicked_id)
     st.subheader(t("details", lang))
-    if detail_id is None or detail_id not in set(selected["id"]):
+    if position is None or not np.any(rows == position):
         st.caption(t("select_project", lang))
         return
-    row = selected[selected["id"] == detail_id].iloc[0]
+    row = digest.projects.iloc[position]
     st.markdown(f"**{md_text(row['name_zh'])}** · {md_text(row['name_en'])}")
     st.table(summary.detail_table(row, lang).map(md_text))
 
 
-def show_downloads(ds: Dataset, flt: Filter, selected, lang: str) -> None:
+def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
     st.subheader(t("downloads", lang))
-    view = View(ds, flt, selected, lang)  # the selection main() already filtered and sorted
+
+    def view() -> View:  # built when a file is asked for: the rows main() already filtered and sorted
+        return View(ds, flt, ds.projects.iloc[rows], lang)
+
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
         name = export_filename(flt, key)
@@ -180,10 +183,10 @@ def show_downloads(ds: Dataset, flt: Filter, selected, lang: str) -> None:
                                        mime=fmt.mime, key=f"dl_{key}")
                 elif st.button(f"{t('prepare', lang)} {fmt.label(lang)}", key=f"prep_{key}"):
                     with st.spinner(t("rendering", lang, fmt=fmt.label(lang))):
-                        st.session_state[f"_render_{key}"] = (token, render(view, key))
+                        st.session_state[f"_render_{key}"] = (token, render(view(), key))
                     st.rerun()
             else:
-                st.download_button(t("download", lang, fmt=fmt.label(lang)), data=lambda k=key: render(view, k),
+                st.download_button(t("download", lang, fmt=fmt.label(lang)), data=lambda k=key: render(view(), k),
                                    file_name=name, mime=fmt.mime, key=f"dl_{key}")
 
 
@@ -195,8 +198,9 @@ def main() -> None:
     lang = st.session_state.w_lang
     st.title(t("app_title", lang))
     st.caption(t("app_caption", lang))
+    stamp = fingerprint(DATA_DIR)
     try:
-        ds = cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR))
+        ds = cached_dataset(str(DATA_DIR), stamp)
     except RegisterError as exc:
         show_problems(exc.problems, lang)
         # The sidebar is not drawn on this run, so Streamlit drops its widgets' state;
@@ -207,13 +211,13 @@ def main() -> None:
     flt = sidebar(ds, lang)
     st.query_params.from_dict({**flt.to_params(), "lang": lang,
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
-    rows = np.flatnonzero(mask(ds.projects, flt))
-    selected = sort_by_due(ds.projects.iloc[rows])
-    st.caption(md_text(describe(flt, lang, dict(zip(ds.places["id"], ds.places["name_zh" if lang == "zh" else "name_en"])))))
+    digest = cached_digest(str(DATA_DIR), stamp, lang)
+    rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
+    st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
-    show_summary(selected, len(ds.projects), lang)
-    show_table_and_detail(selected, lang, mapview.clicked_project_id(clicked, set(ds.projects["id"])))
-    show_downloads(ds, flt, selected, lang)
+    show_summary(digest, rows, lang)
+    show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
+    show_downloads(ds, flt, rows, lang)
 
 
 main()

@@ -608,7 +608,7 @@ def profile_rerun(at, kind: str) -> str:
             at.run()
         finally:
             LocalScriptRunner._run_script_thread = original
-        return prof.output_text(unicode=True, color=False, show_all=False)
+        return prof.output_text(unicode=True, color=False, show_all=os.environ.get("ZQ_PROFILE_ALL") == "1")
     import cProfile
     import io
     import pstats

@@ -10,6 +10,7 @@ import pytest
 from conftest import project
 
 from zqmap import assets, mapview
+from zqmap.escape import script_json
 from zqmap.register import load
 
 PAYLOAD = "<img src=x onerror=alert(1)>${alert(2)}`;alert(3);`</script>"
@@ -59,7 +60,7 @@ def test_data_text_is_escaped(make_register):
     assert "</script>\"" not in page and PAYLOAD not in page
     rec = mapview.feature_record(ds.projects.iloc[0], "zh")
     assert rec["n"] == "&lt;img src=x onerror=alert(1)&gt;$&#123;alert(2)&#125;`;alert(3);`&lt;/script&gt;"
-    store = mapview._script_json(rec)
+    store = script_json(rec)
     assert "<" not in store and ">" not in store
 
 

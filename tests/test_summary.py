@@ -33,3 +33,63 @@ def test_display_and_detail_tables(dataset):
     assert len(table) == len(dataset.projects) and "名称" in table.columns
     detail = summary.detail_table(dataset.projects.iloc[0], "en")
     assert "Source" in detail.index
+
+
+# --------------------------------------------------------------------------
+# Digest: the app's fast path must give what plain pandas gives
+
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from zqmap.filters import Filter, mask, sort_by_due  # noqa: E402
+
+
+def oracle_by_sector(projects, lang):
+    counts = projects.groupby("sector").size()
+    invest = projects.groupby("sector")["investment_cny"].sum(min_count=1)
+    return [(s.label(lang), int(counts.get(k, 0)),
+             None if pd.isna(invest.get(k, np.nan)) else round(float(invest[k]) / 1e8, 2)) for k, s in SECTORS.items()]
+
+
+def oracle_timeline(projects):
+    pairs = pd.DataFrame({"sector": projects["sector"].to_numpy(), "month": projects["months"].to_numpy()})
+    pairs = pairs.explode("month").dropna(subset=["month"])
+    return {(m, s): int(n) for (m, s), n in pairs.groupby(["month", "sector"]).size().items()}
+
+
+SELECTIONS = [Filter(), Filter(sectors=("industry",)), Filter(sectors=("agriculture", "livelihood")),
+              Filter(month_from="2024-03", month_to="2024-06"), Filter(include_undated=False),
+              Filter(kinds=("complete", "operational")), Filter(text="zzz-nothing"), Filter(precisions=("county",))]
+
+
+@pytest.mark.parametrize("flt", SELECTIONS, ids=lambda f: str(f.to_params()) or "all")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_digest_matches_plain_pandas(dataset, flt, lang):
+    projects = dataset.projects
+    digest = summary.Digest(projects, lang)
+    keep = mask(projects, flt)
+    rows = digest.sorted_rows(keep)
+    selected = sort_by_due(projects[keep])
+    assert list(projects["id"].to_numpy()[rows]) == list(selected["id"])
+    by_sector = [(s, n, None if pd.isna(v) else v) for s, n, v in digest.by_sector(rows).itertuples(index=False)]
+    assert by_sector == oracle_by_sector(selected, lang)
+    assert digest.total_investment(rows) == pytest.approx(selected["investment_cny"].sum(min_count=1), nan_ok=True)
+    assert digest.undated_count(rows) == sum(1 for ms in selected["months"] if not ms)
+    frame = digest.timeline(rows)
+    labels = {s.label(lang): k for k, s in SECTORS.items()}
+    got = {(m, labels[c]): int(n) for c in frame.columns for m, n in frame[c].items() if n}
+    assert got == oracle_timeline(selected)
+    assert list(frame.index[:12]) == list(PLAN_MONTHS)
+    pd.testing.assert_frame_equal(digest.display_table(rows), summary.display_table(selected, lang),
+                                  check_dtype=len(rows) > 0, check_index_type=len(rows) > 0)
+
+
+def test_digest_keeps_unplanned_months_only_when_selected(dataset):
+    projects = dataset.projects.copy()
+    projects.at[projects.index[0], "months"] = ["2025-03"]
+    digest = summary.Digest(projects, "en")
+    assert "2025-03" in digest.timeline(np.arange(len(projects))).index
+    assert "2025-03" not in digest.timeline(np.arange(1, len(projects))).index
+    assert digest.timeline(np.arange(0)).to_numpy().sum() == 0

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zqmap.atomic import write_bytes
-from zqmap.paths import VENDOR_DIR
+from zqmap.paths import STATIC_DIR, VENDOR_DIR
 
 
 @dataclass(frozen=True)
@@ -172,3 +172,25 @@ def inline_css(asset: Asset) -> str:
 def inline_js(asset: Asset) -> str:
     """The script's text, safe to put inside a ``<script>`` element."""
     return asset.path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
+def publish_json(prefix: str, text: str, keep: int) -> str | None:
+    """Serve ``text`` as ``static/cache/<prefix>-<hash>.json`` and return its app URL.
+
+    Named by content, so browsers may cache it for good and a data change gets a
+    new URL. Written once (atomically); only the ``keep`` newest files per prefix
+    stay. Returns ``None`` if the static directory is not writable: callers then
+    embed the data instead.
+    """
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    name = f"{prefix}-{digest}.json"
+    path = STATIC_DIR / "cache" / name
+    if not path.exists():
+        try:
+            write_bytes(path, text.encode("utf-8"), force=True)
+        except OSError:
+            return None
+        files = sorted(path.parent.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink(missing_ok=True)
+    return APP_STATIC_URL + "cache/" + name

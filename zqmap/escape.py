@@ -5,6 +5,8 @@ standalone HTML) and Markdown (Streamlit captions, tables and headings).
 '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
 >>> html_text("{{ 7*7 }}")
 '&#123;&#123; 7*7 &#125;&#125;'
+>>> script_json({"n": "</script><b>&"})
+'{"n":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e\\\\u0026"}'
 >>> md_text("$x$ `y` ![i](u)")
 '\\\\$x\\\\$ \\\\`y\\\\` \\\\!\\\\[i\\\\]\\\\(u\\\\)'
 """
@@ -12,6 +14,7 @@ standalone HTML) and Markdown (Streamlit captions, tables and headings).
 from __future__ import annotations
 
 import html
+import json
 import re
 
 _MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
@@ -35,3 +38,14 @@ def md_text(value: object) -> str:
     as typed.
     """
     return _MD_PUNCT.sub(r"\\\1", "" if value is None else str(value))
+
+
+def script_json(value: object) -> str:
+    """JSON that is safe inside a <script> element and as a JS expression.
+
+    ``<``, ``>`` and ``&`` are escaped so no data can close the script element;
+    U+2028/U+2029 because older JS engines end a string literal at them.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))

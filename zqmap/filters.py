@@ -165,8 +165,18 @@ def apply(projects: gpd.GeoDataFrame, flt: Filter) -> gpd.GeoDataFrame:
     return projects[mask(projects, flt)]
 
 
+def due_order(projects: gpd.GeoDataFrame) -> np.ndarray:
+    """Row positions ordered by due month (undated last), then sector and id.
+
+    >>> import pandas as pd
+    >>> due_order(pd.DataFrame({"due_month": ["2024-05", None, "2024-02"], "sector": ["a", "a", "a"],
+    ...                         "id": ["x", "y", "z"]})).tolist()
+    [2, 0, 1]
+    """
+    key = projects["due_month"].fillna("9999-99")
+    return np.lexsort((projects["id"].to_numpy(), projects["sector"].to_numpy(), key.to_numpy()))
+
+
 def sort_by_due(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Projects ordered by due month (undated last), then sector and id."""
-    key = projects["due_month"].fillna("9999-99")
-    order = np.lexsort((projects["id"].to_numpy(), projects["sector"].to_numpy(), key.to_numpy()))
-    return projects.iloc[order]
+    return projects.iloc[due_order(projects)]

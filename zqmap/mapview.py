@@ -24,21 +24,19 @@ True
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 
 import folium
 import numpy as np
-from branca.element import MacroElement
 from jinja2 import Template
 
 from zqmap import assets, layers
-from zqmap.atomic import write_bytes
+from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
+from zqmap.escape import script_json
 from zqmap.i18n import t
 from zqmap.paths import STATIC_DIR
 from zqmap.register import Dataset
@@ -46,13 +44,6 @@ from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTO
 
 BASEMAPS = ("none", "osm", "gaode", "tianditu")
 MAP_BACKGROUND = "#eef0ea"  # readable with no tiles at all
-
-
-def _script_json(value: object) -> str:
-    """JSON that is safe inside a <script> element and a JS expression."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def tianditu_key() -> str | None:
@@ -126,7 +117,7 @@ def features_json(ds: Dataset, lang: str, gcj02: bool = False) -> str:
         shift = _shift(MapOptions(lang=lang, basemap="gaode" if gcj02 else "none"))
         if len(_FEATURES_CACHE) >= 8:
             _FEATURES_CACHE.pop(next(iter(_FEATURES_CACHE)))
-        _FEATURES_CACHE[key] = _script_json([feature_record(row, lang, shift) for _, row in ds.projects.iterrows()])
+        _FEATURES_CACHE[key] = script_json([feature_record(row, lang, shift) for _, row in ds.projects.iterrows()])
     return _FEATURES_CACHE[key]
 
 
@@ -141,25 +132,10 @@ def publish_features(ds: Dataset, lang: str, gcj02: bool = False) -> str | None:
     url = _PUBLISHED.get(key)
     if url and (STATIC_DIR / "cache" / url.rsplit("/", 1)[-1]).exists():
         return url
-    text = features_json(ds, lang, gcj02)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-    name = f"features-{digest}.json"
-    path = STATIC_DIR / "cache" / name
-    if not path.exists():
-        try:
-            write_bytes(path, text.encode("utf-8"), force=True)
-        except OSError:
-            return None
-        _prune(path.parent, keep=16)
-    _PUBLISHED[key] = assets.APP_STATIC_URL + "cache/" + name
-    return _PUBLISHED[key]
-
-
-def _prune(directory, keep: int) -> None:
-    """Remove all but the ``keep`` newest published files (old data versions)."""
-    files = sorted(directory.glob("features-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[keep:]:
-        old.unlink(missing_ok=True)
+    url = assets.publish_json("features", features_json(ds, lang, gcj02), keep=16)
+    if url:
+        _PUBLISHED[key] = url
+    return url
 
 
 _STORE_JS = """
@@ -267,9 +243,25 @@ window.zqmap = (function () {
     }
     group.zqMarkers = markers;
     group.on('add', function () { cluster.addLayers(markers); });
-    group.on('remove', function () { cluster.removeLayers(markers); });
+    group.on('remove', function () { drop(markers); });
     if (group._map) { cluster.addLayers(markers); }
     return markers.length;
+  }
+  // A filter change removes every sector group in one go (then adds the new ones):
+  // removing all markers one by one costs far more than clearing the cluster group.
+  var dropped = [], flushing = false;
+  function drop(markers) {
+    dropped.push(markers);
+    if (flushing) return;
+    flushing = true;
+    Promise.resolve().then(function () {  // before the new groups draw (their draw waits on a later promise)
+      var n = 0;
+      dropped.forEach(function (ms) { n += ms.length; });
+      if (n >= cluster.getLayers().length) { cluster.clearLayers(); }
+      else { dropped.forEach(function (ms) { cluster.removeLayers(ms); }); }
+      dropped = [];
+      flushing = false;
+    });
   }
   return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster};
 })();
@@ -277,7 +269,7 @@ window.zqmap = (function () {
 """
 
 
-class ProjectStore(MacroElement):
+class ProjectStore(Macro):
     """Embeds every project's display data once, plus the JS that draws them."""
 
     _template = Template(_STORE_JS)
@@ -288,13 +280,13 @@ class ProjectStore(MacroElement):
         if (features is None) == (url is None):
             raise ValueError("give the features inline or their URL, not both")
         self._name = "ProjectStore"
-        self.meta = _script_json(_store_meta(lang))
+        self.meta = script_json(_store_meta(lang))
         self.features = features
-        self.url = _script_json(url) if url else None
+        self.url = script_json(url) if url else None
         self.background = background
 
 
-class ProjectRows(MacroElement):
+class ProjectRows(Macro):
     """Inside a sector FeatureGroup: draw these rows of the store."""
 
     _template = Template("""
@@ -306,11 +298,11 @@ window.zqmap.fill({{ this._parent.get_name() }}, {{ this.sector_json }}, {{ this
     def __init__(self, sector: str, rows: Sequence[int]):
         super().__init__()
         self._name = "ProjectRows"
-        self.sector_json = _script_json(sector)
-        self.rows_json = _script_json([int(r) for r in rows])
+        self.sector_json = script_json(sector)
+        self.rows_json = script_json([int(r) for r in rows])
 
 
-class Legend(MacroElement):
+class Legend(Macro):
     """A legend control: sector → marker, and what hollow markers mean."""
 
     _template = Template("""
@@ -335,9 +327,9 @@ class Legend(MacroElement):
     def __init__(self, lang: str):
         super().__init__()
         self._name = "Legend"
-        self.title = _script_json(_esc(t("legend", lang)))
-        self.precise = _script_json(_esc(t("legend_precise", lang)))
-        self.approx = _script_json(_esc(t("legend_approx", lang)))
+        self.title = script_json(_esc(t("legend", lang)))
+        self.precise = script_json(_esc(t("legend_precise", lang)))
+        self.approx = script_json(_esc(t("legend_approx", lang)))
 
 
 # --------------------------------------------------------------------------
@@ -391,7 +383,7 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     m.default_js = [(f"zq_js{i}", u) for i, u in enumerate(js_urls)]  # names must differ from the CSS ones:
     m.default_css = [(f"zq_css{i}", u) for i, u in enumerate(css_urls)]  # the header keys links by name
     _add_basemaps(m, options)
-    ctx = layers.Context(ds=ds, lang=lang, counties=counties, shift=shift)
+    ctx = layers.Context(ds=ds, lang=lang, counties=counties, shift=shift, inline=inline)
     for layer in layers.load_all():
         layer.add_to(m, ctx)
     url = publish_features(ds, lang, options.gcj02) if inline is False else None
@@ -446,7 +438,7 @@ def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh") -> list[f
     for key, sector in SECTORS.items():
         chosen = rows[sectors == key]
         label = f"{sector.label(lang)} ({len(chosen)})"
-        fg = folium.FeatureGroup(name=_esc(label), overlay=True, control=True, show=True)
+        fg = Group(name=_esc(label), overlay=True, control=True, show=True)
         ProjectRows(key, chosen.tolist()).add_to(fg)
         groups.append(fg)
     return groups
@@ -465,7 +457,7 @@ def full_map(ds: Dataset, rows: Iterable[int], options: MapOptions,
 _CLICKED_ID_RE = re.compile(r"(?:编号|ID)\s*[:：]\s*([a-z0-9][a-z0-9-]*)")
 
 
-def clicked_project_id(returned: dict | None, known_ids: set[str]) -> str | None:
+def clicked_project_id(returned: dict | None, known_ids: Container[str]) -> str | None:
     """The id of the project whose marker was clicked, from st_folium's return value.
 
     The popup ends with "ID: <id>" (see the store's popup builder). Data text

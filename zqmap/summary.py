@@ -9,31 +9,117 @@ timeline, and the display table. Pure functions over the projects GeoDataFrame.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from zqmap.export.tables import format_yi, milestone_text
+from zqmap.filters import due_order
 from zqmap.i18n import t
 from zqmap.vocab import PLAN_MONTHS, PRECISION_BY_KEY, SECTORS
 
 
+class Digest:
+    """The summaries of any selection of ``projects``, from arrays built once.
+
+    A rerun of the app asks for the summaries of a new selection (row positions
+    in ``projects``); with the per-project arrays prepared here each answer is a
+    few NumPy passes instead of pandas group-bys and per-row formatting, so it
+    stays fast at 10,000 projects. The app builds one per data version and
+    language; the plain functions below build a throwaway one.
+
+    >>> from zqmap.register import load
+    >>> projects = load().projects
+    >>> digest = Digest(projects, "en")
+    >>> rows = digest.order[:5]
+    >>> int(digest.by_sector(rows)["projects"].sum())
+    5
+    >>> digest.display_table(rows).equals(display_table(projects.iloc[rows], "en"))
+    True
+    """
+
+    def __init__(self, projects: pd.DataFrame, lang: str):
+        self.projects = projects
+        self.lang = lang
+        self.order = due_order(projects)  # positions in display order
+        self.position = {pid: i for i, pid in enumerate(projects["id"])}
+        self._sector = pd.Categorical(projects["sector"], categories=list(SECTORS)).codes.astype(np.intp)
+        invest = projects["investment_cny"].to_numpy(dtype=float, na_value=np.nan)
+        self._has_invest = ~np.isnan(invest)
+        self._invest = np.where(self._has_invest, invest, 0.0)
+        self._undated = np.array([not ms for ms in projects["months"]], dtype=bool)
+        # One (project, month) pair per milestone, as in the register.
+        pair_rows, pair_months = [], []
+        for i, ms in enumerate(projects["months"]):
+            pair_rows.extend([i] * len(ms))
+            pair_months.extend(ms)
+        self._months = sorted(set(PLAN_MONTHS).union(pair_months))
+        code = {m: k for k, m in enumerate(self._months)}
+        self._pair_row = np.asarray(pair_rows, dtype=np.intp)
+        self._pair_cell = np.asarray([code[m] for m in pair_months], dtype=np.intp) * len(SECTORS) \
+            + self._sector[self._pair_row] if pair_rows else np.zeros(0, dtype=np.intp)
+        self._table: pd.DataFrame | None = None
+
+    def sorted_rows(self, keep: np.ndarray) -> np.ndarray:
+        """The positions a boolean mask keeps, in display order (as :func:`zqmap.filters.sort_by_due`)."""
+        return self.order[np.asarray(keep, dtype=bool)[self.order]]
+
+    def by_sector(self, rows: np.ndarray) -> pd.DataFrame:
+        """One row per sector (all five, in vocabulary order): count and investment in 亿元."""
+        rows = np.asarray(rows, dtype=np.intp)
+        n = len(SECTORS)
+        counts = np.bincount(self._sector[rows], minlength=n)
+        invest = np.bincount(self._sector[rows], weights=self._invest[rows], minlength=n)
+        stated = np.bincount(self._sector[rows], weights=self._has_invest[rows], minlength=n)
+        return pd.DataFrame({
+            "sector": [sector.label(self.lang) for sector in SECTORS.values()],
+            "projects": counts.astype(int),
+            "investment_yi": [round(float(v) / 1e8, 2) if k else None for v, k in zip(invest, stated)],
+        }, columns=["sector", "projects", "investment_yi"])
+
+    def total_investment(self, rows: np.ndarray) -> float:
+        """Sum of stated investments in CNY; NaN when no selected project states one."""
+        rows = np.asarray(rows, dtype=np.intp)
+        return float(self._invest[rows].sum()) if self._has_invest[rows].any() else math.nan
+
+    def undated_count(self, rows: np.ndarray) -> int:
+        """How many projects have no milestone at all."""
+        return int(self._undated[np.asarray(rows, dtype=np.intp)].sum())
+
+    def timeline(self, rows: np.ndarray) -> pd.DataFrame:
+        """Milestones per month and sector; index = the plan's months plus any other month seen.
+
+        Projects with no date are not in it (see :meth:`undated_count`).
+        """
+        chosen = np.zeros(len(self.projects), dtype=bool)
+        chosen[np.asarray(rows, dtype=np.intp)] = True
+        cells = self._pair_cell[chosen[self._pair_row]]
+        matrix = np.bincount(cells, minlength=len(self._months) * len(SECTORS)).reshape(len(self._months), -1)
+        keep = [m in PLAN_MONTHS or matrix[k].any() for k, m in enumerate(self._months)]
+        frame = pd.DataFrame(matrix[keep].astype(int), columns=[s.label(self.lang) for s in SECTORS.values()],
+                             index=pd.Index([m for m, k in zip(self._months, keep) if k], name=t("month", self.lang)))
+        return frame
+
+    def display_table(self, rows: np.ndarray) -> pd.DataFrame:
+        """The project list shown in the app, for these rows (in the order given)."""
+        if self._table is None:  # every project's row, formatted once
+            self._table = display_table(self.projects, self.lang)
+        return self._table.take(np.asarray(rows, dtype=np.intp)).reset_index(drop=True)
+
+
+def _all(projects: pd.DataFrame) -> np.ndarray:
+    return np.arange(len(projects))
+
+
 def by_sector(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
     """One row per sector (all five, in vocabulary order): count and investment in 亿元."""
-    counts = projects.groupby("sector").size()
-    invest = projects.groupby("sector")["investment_cny"].sum(min_count=1)
-    rows = []
-    for key, sector in SECTORS.items():
-        total = invest.get(key)
-        rows.append({
-            "sector": sector.label(lang),
-            "projects": int(counts.get(key, 0)),
-            "investment_yi": None if total is None or pd.isna(total) else round(float(total) / 1e8, 2),
-        })
-    return pd.DataFrame(rows, columns=["sector", "projects", "investment_yi"])
+    return Digest(projects, lang).by_sector(_all(projects))
 
 
 def total_investment(projects: pd.DataFrame) -> float:
-    """Sum of stated investments in CNY (projects without one count as 0)."""
-    return float(projects["investment_cny"].sum(min_count=1) or 0.0)
+    """Sum of stated investments in CNY; NaN when no project states one."""
+    return Digest(projects, "en").total_investment(_all(projects))
 
 
 def timeline(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -41,14 +127,36 @@ def timeline(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
 
     Projects with no date are not in it (see :func:`undated_count`).
     """
-    pairs = pd.DataFrame({"sector": projects["sector"].to_numpy(), "month": projects["months"].to_numpy()})
-    pairs = pairs.explode("month").dropna(subset=["month"])
-    counts = pd.crosstab(pairs["month"], pairs["sector"]) if len(pairs) else pd.DataFrame()
-    months = sorted(set(PLAN_MONTHS).union(counts.index))
-    frame = counts.reindex(index=months, columns=list(SECTORS), fill_value=0).fillna(0).astype(int)
-    frame.columns = [SECTORS[k].label(lang) for k in SECTORS]
-    frame.index.name = t("month", lang)
-    return frame
+    return Digest(projects, lang).timeline(_all(projects))
+
+
+def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFrame, dict]:
+    """(long data, Vega-Lite spec) of a stacked bar chart of :func:`timeline`, for ``st.vega_lite_chart``.
+
+    ``st.bar_chart`` builds an Altair chart and validates it against the Vega-Lite
+    schema on every rerun (tens of ms); this spec is a few dicts.
+
+    >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 0]}, index=pd.Index(["2024-01", "2024-02"], name="m")), ["#000"])
+    >>> data.to_dict("records")
+    [{'m': '2024-01', 's': 'A', 'n': 1}]
+    """
+    months = [str(m) for m in frame.index]
+    sectors = [str(c) for c in frame.columns]
+    counts = frame.to_numpy()
+    month_at, sector_at = np.nonzero(counts)  # row-major: month by month, sectors in order
+    data = pd.DataFrame({"m": np.asarray(months, dtype=object)[month_at],
+                         "s": np.asarray(sectors, dtype=object)[sector_at], "n": counts[month_at, sector_at]})
+    spec = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "m", "type": "ordinal", "title": None, "sort": months,
+                  "scale": {"domain": months}},
+            "y": {"field": "n", "type": "quantitative", "stack": True, "title": None},
+            "color": {"field": "s", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+                      "scale": {"domain": sectors, "range": list(colours)}},
+        },
+    }
+    return data, spec
 
 
 def undated_count(projects: pd.DataFrame) -> int:

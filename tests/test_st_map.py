@@ -1,0 +1,99 @@
+"""zqmap.st_map: the cached base map gives the component what st_folium would."""
+
+from __future__ import annotations
+
+import threading
+from unittest import mock
+
+import folium
+import numpy as np
+import pytest
+import streamlit_folium
+from streamlit_folium import st_folium
+
+from zqmap import mapview, st_map
+
+
+def plain_st_folium_args(ds, rows, options: mapview.MapOptions, key: str = "map") -> dict:
+    """What a plain st_folium call on a freshly built base map sends to the component."""
+    captured: dict = {}
+    with mock.patch.object(streamlit_folium, "_component_func", lambda **kwargs: captured.update(kwargs)):
+        st_folium(mapview.base_map(ds, options.lang, options), key=key, height=options.height,
+                  use_container_width=True, feature_group_to_add=mapview.project_layers(ds, rows, options.lang),
+                  layer_control=folium.LayerControl(collapsed=True), returned_objects=st_map.RETURNED_OBJECTS)
+    return captured
+
+
+def comparable(args: dict) -> dict:
+    return {k: v for k, v in args.items() if k != "on_change"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    st_map._RENDERED.clear()
+    yield
+    st_map._RENDERED.clear()
+
+
+@pytest.mark.parametrize("lang,basemap", [("zh", "none"), ("en", "osm"), ("zh", "gaode")])
+def test_cached_rerenders_equal_plain_st_folium(dataset, lang, basemap):
+    options = mapview.MapOptions(lang=lang, basemap=basemap)
+    n = len(dataset.projects)
+    selections = [np.arange(n), np.arange(0, n, 3), np.array([], dtype=int), np.arange(n)[::-1][:7]]
+    for rows in selections:  # the first call renders the base map, the later ones reuse it
+        assert comparable(st_map.component_args(dataset, rows, options)) == \
+            comparable(plain_st_folium_args(dataset, rows, options))
+    assert len(st_map._RENDERED) == 1
+
+
+def test_the_cached_map_keeps_only_the_base_layers(dataset):
+    options = mapview.MapOptions()
+    st_map.component_args(dataset, np.arange(5), options)
+    (rendered,) = st_map._RENDERED.values()
+    before = list(rendered.map._children)
+    for _ in range(3):
+        st_map.component_args(dataset, np.arange(10), options)
+    assert list(rendered.map._children) == before
+    assert not any(isinstance(c, folium.LayerControl) for c in rendered.map._children.values())
+
+
+def test_rows_reach_the_component(dataset):
+    options = mapview.MapOptions(lang="en")
+    industry = np.flatnonzero(dataset.projects["sector"].to_numpy() == "industry")
+    args = st_map.component_args(dataset, industry, options)
+    assert f"window.zqmap.fill(feature_group_feature_group_1, \"industry\", {industry.tolist()})".replace(" ", "") \
+        in args["feature_group"].replace(" ", "")
+    assert f"Industry ({len(industry)})" in args["layer_control"]
+
+
+def test_a_new_data_version_or_option_renders_a_new_base(dataset):
+    st_map.component_args(dataset, np.arange(3), mapview.MapOptions(lang="zh"))
+    st_map.component_args(dataset, np.arange(3), mapview.MapOptions(lang="en"))
+    st_map.component_args(dataset, np.arange(3), mapview.MapOptions(lang="zh"), key="other")
+    assert len(st_map._RENDERED) == 3
+
+
+def test_concurrent_reruns_get_their_own_rows(dataset):
+    """Sessions share the cached map; each must get the groups of its own selection."""
+    options = mapview.MapOptions()
+    st_map.component_args(dataset, np.arange(1), options)
+    n = len(dataset.projects)
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            rows = np.arange(k, n, 5)
+            results[k] = [st_map.component_args(dataset, rows, options)["feature_group"] for _ in range(10)]
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(5)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    for k, outputs in results.items():
+        expected = comparable(plain_st_folium_args(dataset, np.arange(k, n, 5), options))["feature_group"]
+        assert outputs == [expected] * 10

@@ -1,0 +1,110 @@
+"""The map in the Streamlit app: ``st_folium`` with the base map rendered once.
+
+``st_folium`` turns the whole folium map into JavaScript on every call. Our base
+map (boundaries, labels, controls, the project store) is the same on every
+filter change, so rendering it again is wasted work: at 10,000 projects it was
+most of a rerun. Here the base map is built and rendered once per
+:class:`BaseKey`, through ``st_folium`` itself; on later reruns only the
+per-sector project groups and the layer control are rendered, with
+``st_folium``'s own helpers, and the component is called with the same
+arguments ``st_folium`` would have given it.
+
+This leans on streamlit-folium internals (``_component_func`` and the
+``_get_*_string`` helpers), so the version is pinned in requirements.txt and
+``tests/test_st_map.py`` checks that the arguments equal a plain ``st_folium``
+call's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+import folium
+import streamlit_folium
+from streamlit_folium import st_folium
+
+from zqmap import mapview
+from zqmap.register import Dataset
+
+RETURNED_OBJECTS = ["last_object_clicked_popup"]
+_COMPONENT = streamlit_folium._component_func  # the real one, whatever a first render patches in meanwhile
+_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class BaseKey:
+    """Everything the rendered base map depends on."""
+
+    data_dir: str
+    fingerprint: str
+    options: mapview.MapOptions
+    key: str
+
+
+@dataclass
+class _Rendered:
+    map: folium.Map
+    args: dict[str, Any]  # the component's arguments, minus the per-rerun ones
+    lock: threading.Lock
+
+
+_RENDERED: OrderedDict[BaseKey, _Rendered] = OrderedDict()
+_RENDERED_LOCK = threading.Lock()
+_PER_RERUN = ("feature_group", "layer_control")
+
+
+def component_args(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions,
+                   key: str = "map") -> dict[str, Any]:
+    """The arguments ``st_folium`` would give its component for this base map and these rows."""
+    base_key = BaseKey(str(ds.data_dir), ds.fingerprint, options, key)
+    groups = mapview.project_layers(ds, rows, options.lang)
+    control = folium.LayerControl(collapsed=True)
+    with _RENDERED_LOCK:
+        rendered = _RENDERED.get(base_key)
+        if rendered is not None:
+            _RENDERED.move_to_end(base_key)
+    if rendered is None:
+        return _first_render(ds, base_key, groups, control)
+    with rendered.lock:  # the helpers add the groups to the shared map; take them off again
+        try:
+            feature_groups = "".join(streamlit_folium._get_feature_group_string(g, map=rendered.map, idx=i)
+                                     for i, g in enumerate(groups))
+            layer_control = streamlit_folium._get_layer_control_string(control, rendered.map)
+        finally:
+            _detach(rendered.map, [*groups, control])
+    return {**rendered.args, "feature_group": feature_groups, "layer_control": layer_control}
+
+
+def _first_render(ds: Dataset, base_key: BaseKey, groups: list[folium.FeatureGroup],
+                  control: folium.LayerControl) -> dict[str, Any]:
+    """Render through ``st_folium`` itself, catching the component call, and keep the map."""
+    m = mapview.base_map(ds, base_key.options.lang, base_key.options)
+    captured: dict[str, Any] = {}
+    with _RENDERED_LOCK, mock.patch.object(streamlit_folium, "_component_func",
+                                           lambda **kwargs: captured.update(kwargs)):
+        try:
+            st_folium(m, key=base_key.key, height=base_key.options.height, use_container_width=True,
+                      feature_group_to_add=groups, layer_control=control, returned_objects=RETURNED_OBJECTS)
+        finally:
+            _detach(m, [*groups, control])
+        _RENDERED[base_key] = _Rendered(m, {k: v for k, v in captured.items() if k not in _PER_RERUN},
+                                        threading.Lock())
+        while len(_RENDERED) > _CACHE_SIZE:
+            _RENDERED.popitem(last=False)
+    return captured
+
+
+def _detach(m: folium.Map, elements: list) -> None:
+    for name, child in list(m._children.items()):
+        if any(child is e for e in elements):
+            del m._children[name]
+
+
+def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map") -> dict | None:
+    """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup)."""
+    return _COMPONENT(**component_args(ds, rows, options, key))
