@@ -87,7 +87,12 @@ def filter_from_widgets(townships: list[str]) -> Filter:
     )
 
 
-def sidebar(ds: Dataset, lang: str) -> Filter:
+def language_radio() -> None:
+    st.radio(t("language", DEFAULT_LANG), list(LANGS), key="w_lang", horizontal=True,
+             format_func=lambda k: "中文" if k == "zh" else "English")
+
+
+def sidebar(ds: Dataset, lang: str) -> None:
     names = ds.place_names(lang)
     townships = ds.township_ids()
     county = set(ds.places["id"][ds.places["kind"] == "county"])
@@ -96,6 +101,7 @@ def sidebar(ds: Dataset, lang: str) -> Filter:
         return t("countywide", lang) if pid in county else names[pid]
 
     with st.sidebar:
+        language_radio()
         st.header(t("filters", lang))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                        format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
@@ -113,7 +119,6 @@ def sidebar(ds: Dataset, lang: str) -> Filter:
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
                      format_func=lambda k: t(f"basemap_{k}", lang))
-    return filter_from_widgets(townships)
 
 
 def show_problems(problems, lang: str) -> None:
@@ -123,16 +128,20 @@ def show_problems(problems, lang: str) -> None:
 
 
 def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
-    options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
+    options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key(),
+                                 announce_drawn=True)
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
     return st_map.show(ds, rows, options, key="map")
 
 
-def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
+def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
     c1, c2 = st.columns(2)
     c1.metric(t("n_of_total", lang, n=len(rows), total=len(digest.projects)), t("n_projects", lang, n=len(rows)))
     c2.metric(t("total_investment", lang), summary.format_yi(digest.total_investment(rows), lang) or "—")
+
+
+def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("summary", lang))
@@ -152,8 +161,7 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
     if not len(rows):
         st.info(t("no_match", lang))
         return
-    table = digest.display_table(rows)
-    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="w_table")
+    event = st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun", selection_mode="single-row", key="w_table")
     picked = [r for r in (event.selection.rows if event is not None else []) if r < len(rows)]
     position = int(rows[picked[0]]) if picked else digest.position.get(clicked_id)
     st.subheader(t("details", lang))
@@ -192,9 +200,6 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
 
 def main() -> None:
     init_state_from_url()
-    with st.sidebar:
-        st.radio(t("language", DEFAULT_LANG), list(LANGS), key="w_lang", horizontal=True,
-                 format_func=lambda k: "中文" if k == "zh" else "English")
     lang = st.session_state.w_lang
     st.title(t("app_title", lang))
     st.caption(t("app_caption", lang))
@@ -202,22 +207,37 @@ def main() -> None:
     try:
         ds = cached_dataset(str(DATA_DIR), stamp)
     except RegisterError as exc:
+        with st.sidebar:
+            language_radio()
         show_problems(exc.problems, lang)
         # The sidebar is not drawn on this run, so Streamlit drops its widgets' state;
         # the URL still holds the filter: set the widgets from it once the data is fixed.
         st.session_state._initialised = False
         st.query_params["lang"] = lang
         return
-    flt = sidebar(ds, lang)
-    st.query_params.from_dict({**flt.to_params(), "lang": lang,
-                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
+    flt = filter_from_widgets(ds.township_ids())  # the widgets' state, before they are drawn
     digest = cached_digest(str(DATA_DIR), stamp, lang)
     rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
+    if not st.session_state.get("_map_ready"):
+        # A session's first run sends the map alone, so that on a cold start nothing competes
+        # with it for the browser. Once the map has drawn the projects it reruns the app
+        # (mapview.MapOptions.announce_drawn) and everything else follows; the button is
+        # the way on if the map cannot load.
+        st.session_state._map_ready = True
+        for key in ("w_lang", "w_basemap", *FILTER_KEYS):  # widgets not drawn in a run lose their state,
+            if key in st.session_state:                    # values set through session_state keep it
+                st.session_state[key] = st.session_state[key]
+        st.caption(t("after_map", lang))
+        st.button(t("show_rest", lang), key="show_rest")
+        return
+    sidebar(ds, lang)
+    st.query_params.from_dict({**flt.to_params(), "lang": lang,
+                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
+    show_counts(digest, rows, lang)
     show_summary(digest, rows, lang)
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     show_downloads(ds, flt, rows, lang)
-
 
 main()

@@ -478,6 +478,7 @@ def apptest_worker(app: str, data: str, reps: int, profile: str | None) -> dict:
     empty.run()
     at = AppTest.from_file(str(REPO / APPS[app]), default_timeout=1800)
     first = timed(at)  # loads the register into st.cache_resource, builds the full map
+    timed(at)  # zqmap's session draws the sidebar and tables from its second run on (the map alone first)
     print("READY", flush=True)
     sys.stdin.readline()  # the runner says go when nothing else is being measured
     floor = [timed(empty) for _ in range(max(reps, 5))]

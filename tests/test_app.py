@@ -34,6 +34,11 @@ def new_app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=60)
 
 
+def loaded(at: AppTest) -> AppTest:
+    """A session's first run (the map alone), then the rerun the map's "drawn" message causes."""
+    return at.run().run()
+
+
 def count_label(ds, params: dict[str, str] | None = None, lang: str = "zh") -> str:
     """The metric label the app should show for these URL parameters."""
     n = int(mask(ds.projects, Filter.from_params(params or {})).sum())
@@ -45,7 +50,7 @@ def no_exception(at: AppTest) -> None:
 
 
 def test_default_run_shows_all_projects(bundled, ds):
-    at = new_app().run()
+    at = loaded(new_app())
     no_exception(at)
     assert at.title[0].value == t("app_title", "zh")
     assert at.metric[0].label == count_label(ds)
@@ -53,8 +58,21 @@ def test_default_run_shows_all_projects(bundled, ds):
     assert not at.error
 
 
-def test_sector_widget_changes_count_and_url(bundled, ds):
+def test_first_run_sends_the_map_first_and_the_rest_on_the_next_run(bundled, ds):
     at = new_app().run()
+    no_exception(at)
+    assert at.get("component_instance")  # the map
+    assert not at.dataframe and not at.get("vega_lite_chart") and not at.get("download_button")
+    assert at.caption[-1].value == t("after_map", "zh")
+    at.run()  # what the map's "drawn" message (or any widget change) causes
+    no_exception(at)
+    assert at.dataframe and at.get("vega_lite_chart") and at.get("download_button")
+    assert all(c.value != t("after_map", "zh") for c in at.caption)
+    assert len(at.dataframe[-1].value) == len(ds.projects)
+
+
+def test_sector_widget_changes_count_and_url(bundled, ds):
+    at = loaded(new_app())
     at.multiselect(key="w_sectors").set_value(["industry"]).run()
     no_exception(at)
     assert at.metric[0].label == count_label(ds, {"sector": "industry"})
@@ -72,7 +90,7 @@ def test_query_params_restore_filters(bundled, ds):
     params = {"sector": "industry,livelihood", "from": "2024-03", "undated": "0", "q": "项目", "lang": "zh"}
     for key, value in params.items():
         at.query_params[key] = value
-    at.run()
+    loaded(at)
     no_exception(at)
     assert at.multiselect(key="w_sectors").value == ["industry", "livelihood"]
     assert at.select_slider(key="w_months").value == ("2024-03", "2024-12")
@@ -90,14 +108,14 @@ def test_bad_query_params_are_ignored(bundled, ds):
     at.query_params["sector"] = "bogus"
     at.query_params["from"] = "2024-13"
     at.query_params["lang"] = "xx"
-    at.run()
+    loaded(at)
     no_exception(at)
     assert at.multiselect(key="w_sectors").value == []
     assert at.metric[0].label == count_label(ds)
 
 
 def test_language_switch_shows_english(bundled, ds):
-    at = new_app().run()
+    at = loaded(new_app())
     at.radio(key="w_lang").set_value("en").run()
     no_exception(at)
     assert at.title[0].value == t("app_title", "en")
@@ -123,7 +141,7 @@ def _broken_register(directory: Path) -> Path:
 def test_broken_data_shows_problems_then_recovers(monkeypatch, tmp_path):
     projects = _broken_register(tmp_path / "data")
     monkeypatch.setenv("ZQMAP_DATA", str(tmp_path / "data"))
-    at = new_app().run()
+    at = loaded(new_app())
     no_exception(at)
     assert len(at.error) == 1
     assert at.error[0].value == t("data_problems", "zh")
@@ -142,7 +160,7 @@ def test_broken_data_shows_problems_then_recovers(monkeypatch, tmp_path):
     projects.write_text(text.replace("sector: mining", "sector: industry").replace("place: nowhere",
                                                                                   "place: town-matian"),
                         encoding="utf-8")
-    at.run()
+    loaded(at)  # the session's first run with data: the map first, then the rest
     no_exception(at)
     assert not at.error
     assert at.metric[0].label == t("n_of_total", "zh", n=1, total=1)

@@ -84,6 +84,7 @@ def test_digest_matches_plain_pandas(dataset, flt, lang):
     assert list(frame.index[:12]) == list(PLAN_MONTHS)
     pd.testing.assert_frame_equal(digest.display_table(rows), summary.display_table(selected, lang),
                                   check_dtype=len(rows) > 0, check_index_type=len(rows) > 0)
+    assert digest.display_arrow(rows).to_pandas().equals(digest.display_table(rows)) or not len(rows)
 
 
 def test_digest_keeps_unplanned_months_only_when_selected(dataset):

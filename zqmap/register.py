@@ -127,16 +127,19 @@ class Dataset:
         'Matian Town'
         """
         key = "name_zh" if lang == "zh" else "name_en"
-        cache = self.__dict__.setdefault("_place_names", {})
+        cache = self.__dict__.setdefault("_derived", {})
         if key not in cache:
             cache[key] = dict(zip(self.places["id"].tolist(), self.places[key].tolist()))
         return cache[key]
 
     def township_ids(self) -> list[str]:
         """The places a project's township can be: the township seats, then the county itself."""
-        kinds = self.places["kind"].to_numpy()
-        ids = self.places["id"].to_numpy()
-        return [*ids[kinds == "township"].tolist(), *ids[kinds == "county"].tolist()]
+        cache = self.__dict__.setdefault("_derived", {})
+        if "_townships" not in cache:
+            kinds = self.places["kind"].to_numpy()
+            ids = self.places["id"].to_numpy()
+            cache["_townships"] = [*ids[kinds == "township"].tolist(), *ids[kinds == "county"].tolist()]
+        return list(cache["_townships"])
 
 
 # --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from zqmap.export.tables import format_yi, milestone_text
 from zqmap.filters import due_order
@@ -59,7 +60,7 @@ class Digest:
         self._pair_row = np.asarray(pair_rows, dtype=np.intp)
         self._pair_cell = np.asarray([code[m] for m in pair_months], dtype=np.intp) * len(SECTORS) \
             + self._sector[self._pair_row] if pair_rows else np.zeros(0, dtype=np.intp)
-        self._table: pd.DataFrame | None = None
+        self._table: tuple[pd.DataFrame, pa.Table] | None = None
 
     def sorted_rows(self, keep: np.ndarray) -> np.ndarray:
         """The positions a boolean mask keeps, in display order (as :func:`zqmap.filters.sort_by_due`)."""
@@ -103,9 +104,17 @@ class Digest:
 
     def display_table(self, rows: np.ndarray) -> pd.DataFrame:
         """The project list shown in the app, for these rows (in the order given)."""
+        return self._all_rows()[0].take(np.asarray(rows, dtype=np.intp)).reset_index(drop=True)
+
+    def display_arrow(self, rows: np.ndarray) -> pa.Table:
+        """:meth:`display_table` as an Arrow table: what ``st.dataframe`` sends, without converting pandas."""
+        return self._all_rows()[1].take(pa.array(np.asarray(rows, dtype=np.int64)))
+
+    def _all_rows(self) -> tuple[pd.DataFrame, pa.Table]:
         if self._table is None:  # every project's row, formatted once
-            self._table = display_table(self.projects, self.lang)
-        return self._table.take(np.asarray(rows, dtype=np.intp)).reset_index(drop=True)
+            frame = display_table(self.projects, self.lang)
+            self._table = (frame, pa.Table.from_pandas(frame, preserve_index=False))
+        return self._table
 
 
 def _all(projects: pd.DataFrame) -> np.ndarray:

@@ -260,6 +260,15 @@ def map_frame(page, timeout: float = MAP_TIMEOUT):
     return wait_until(find, timeout, what="the map iframe with a Leaflet map")
 
 
+def wait_for_app(page, timeout: float = MAP_TIMEOUT) -> None:
+    """Until the whole app is drawn: a session's first run sends the map alone; the sidebar,
+    summaries, table and downloads follow once the map has drawn its projects."""
+    for test_id in ("stSidebar", "stDownloadButton"):
+        page.get_by_test_id(test_id).first.wait_for(state="visible", timeout=timeout * 1000)
+    page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first.wait_for(state="visible",
+                                                                                    timeout=timeout * 1000)
+
+
 def map_iframe_element(page):
     """The <iframe> element of the map, in the main document."""
     el = page.query_selector(MAP_IFRAME)

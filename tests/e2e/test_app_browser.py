@@ -25,6 +25,7 @@ from .conftest import (
     set_map_view,
     settled_count,
     shown_count,
+    wait_for_app,
     wait_until,
     watch_network,
 )
@@ -51,7 +52,9 @@ def county_outline_colour() -> str:
 
 def open_map(page, url: str):
     page.goto(url, wait_until="domcontentloaded")
-    return map_frame(page)
+    frame = map_frame(page)
+    wait_for_app(page)
+    return frame
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,7 @@ from .conftest import (
     map_frame,
     running_app,
     settled_count,
+    wait_for_app,
     wait_until,
     watch_network,
 )
@@ -356,6 +357,7 @@ def app_page(browser, sweep_app):
     try:
         page.goto(sweep_app, wait_until="domcontentloaded")
         session.frame = map_frame(page)
+        wait_for_app(page)
         yield session
     finally:
         context.close()
@@ -445,6 +447,7 @@ def test_app_in_english_with_township_filter(app_page, sweep, sweep_app):
     flt = sweep.all_townships
     page.goto(sweep_app + "?" + urlencode({**flt.to_params(), "lang": "en"}), wait_until="domcontentloaded")
     frame = map_frame(page)
+    wait_for_app(page)
     assert settled_count(frame, len(ds.projects)) == len(ds.projects)
     result = frame.evaluate(SWEEP_JS)
     problems = check_sweep(result, ds, "en", set(ds.projects["id"]))
@@ -468,7 +471,7 @@ def test_app_table_values_are_the_data(sweep, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("ZQMAP_DATA", str(sweep.root))
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=90).run()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=90).run().run()
     assert not at.exception, [e.value for e in at.exception]
     shown = at.dataframe[-1].value
     want = display_table(sort_by_due(sweep.ds.projects), "zh")
