@@ -145,10 +145,7 @@ def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("summary", lang))
-        st.dataframe(digest.by_sector(rows).rename(columns={
-            "sector": t("sector", lang), "projects": t("count", lang), "investment_yi": t("yi_yuan", lang, v="")}),
-            hide_index=True, column_config={t("yi_yuan", lang, v=""): st.column_config.NumberColumn(
-                format="%.2f", help=t("investment", lang))})
+        st.dataframe(summary.sector_table(digest.by_sector(rows), lang), hide_index=True)
     with right:
         st.subheader(t("timeline", lang))
         st.vega_lite_chart(*summary.timeline_chart(digest.timeline(rows), [s.colour for s in SECTORS.values()]),

@@ -45,6 +45,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "after_map": ("筛选、统计、项目列表和下载在地图加载后显示。",
                   "Filters, summaries, the project list and downloads appear once the map has loaded."),
     "show_rest": ("立即显示", "Show them now"),
+    "investment_unit": ("总投资（亿元）", "Investment (CNY bn)"),
     "no_match": ("没有符合筛选条件的项目。", "No project matches the filters."),
     "map": ("地图", "Map"),
     "downloads": ("导出", "Export"),

@@ -37,6 +37,7 @@ from zqmap import assets, layers
 from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
 from zqmap.escape import script_json
+from zqmap.export.tables import format_yi
 from zqmap.i18n import t
 from zqmap.paths import STATIC_DIR
 from zqmap.register import Dataset
@@ -58,7 +59,7 @@ def tianditu_key() -> str | None:
 def _fmt_quantity(q: dict, lang: str) -> str:
     value, unit = q["value"], q["unit"]
     if unit in ("CNY", "CNY/yr") and value >= 1e7:
-        text = t("yi_yuan", lang, v=f"{value / 1e8:g}")
+        text = format_yi(value, lang)
         if unit == "CNY/yr":
             text += "/年" if lang == "zh" else "/yr"
     else:

@@ -4,7 +4,7 @@ timeline, and the display table. Pure functions over the projects GeoDataFrame.
 >>> from zqmap.register import load
 >>> s = by_sector(load().projects, "en")
 >>> list(s.columns)
-['sector', 'projects', 'investment_yi']
+['sector', 'projects', 'investment_cny']
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from zqmap.export.tables import format_yi, milestone_text
+from zqmap.export.tables import format_yi, milestone_text, money_scale
 from zqmap.filters import due_order
 from zqmap.i18n import t
 from zqmap.vocab import PLAN_MONTHS, PRECISION_BY_KEY, SECTORS
@@ -67,7 +67,7 @@ class Digest:
         return self.order[np.asarray(keep, dtype=bool)[self.order]]
 
     def by_sector(self, rows: np.ndarray) -> pd.DataFrame:
-        """One row per sector (all five, in vocabulary order): count and investment in 亿元."""
+        """One row per sector (all five, in vocabulary order): count and stated investment in CNY (NaN: none)."""
         rows = np.asarray(rows, dtype=np.intp)
         n = len(SECTORS)
         counts = np.bincount(self._sector[rows], minlength=n)
@@ -76,8 +76,8 @@ class Digest:
         return pd.DataFrame({
             "sector": [sector.label(self.lang) for sector in SECTORS.values()],
             "projects": counts.astype(int),
-            "investment_yi": [round(float(v) / 1e8, 2) if k else None for v, k in zip(invest, stated)],
-        }, columns=["sector", "projects", "investment_yi"])
+            "investment_cny": np.where(stated > 0, invest, np.nan),
+        }, columns=["sector", "projects", "investment_cny"])
 
     def total_investment(self, rows: np.ndarray) -> float:
         """Sum of stated investments in CNY; NaN when no selected project states one."""
@@ -122,13 +122,31 @@ def _all(projects: pd.DataFrame) -> np.ndarray:
 
 
 def by_sector(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """One row per sector (all five, in vocabulary order): count and investment in 亿元."""
+    """One row per sector (all five, in vocabulary order): count and stated investment in CNY (NaN: none)."""
     return Digest(projects, lang).by_sector(_all(projects))
 
 
 def total_investment(projects: pd.DataFrame) -> float:
     """Sum of stated investments in CNY; NaN when no project states one."""
     return Digest(projects, "en").total_investment(_all(projects))
+
+
+def sector_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """:meth:`Digest.by_sector` for display: headers in ``lang``, amounts in 亿元 (zh) or CNY bn (en) as text,
+    "—" where none is stated.
+
+    >>> frame = pd.DataFrame({"sector": ["工业", "农业"], "projects": [2, 1], "investment_cny": [1.7e10, np.nan]})
+    >>> sector_table(frame, "zh").to_dict("list")
+    {'领域': ['工业', '农业'], '数量': [2, 1], '总投资（亿元）': ['170.00', '—']}
+    >>> list(sector_table(frame, "en").iloc[:, 2])
+    ['17.00', '—']
+    """
+    scale = money_scale(lang)
+    return pd.DataFrame({
+        t("sector", lang): frame["sector"].to_numpy(),
+        t("count", lang): frame["projects"].to_numpy(),
+        t("investment_unit", lang): ["—" if pd.isna(v) else f"{v / scale:,.2f}" for v in frame["investment_cny"]],
+    })
 
 
 def timeline(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -161,7 +179,8 @@ def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFram
             "x": {"field": "m", "type": "ordinal", "title": None, "sort": months,
                   "scale": {"domain": months}},
             "y": {"field": "n", "type": "quantitative", "stack": True, "title": None},
-            "color": {"field": "s", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+            "color": {"field": "s", "type": "nominal", "title": None,
+                      "legend": {"orient": "bottom", "columns": 3, "labelLimit": 160},
                       "scale": {"domain": sectors, "range": list(colours)}},
         },
     }

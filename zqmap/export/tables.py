@@ -48,15 +48,20 @@ def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def format_yi(value: float, lang: str) -> str:
-    """An amount in CNY as 亿元 (100 million), the unit county documents use.
+def money_scale(lang: str) -> float:
+    """CNY per displayed unit: 亿元 (10^8, the unit county documents use) in Chinese, billions in English."""
+    return 1e8 if lang == "zh" else 1e9
 
-    >>> format_yi(9e9, "zh")
-    '90 亿元'
+
+def format_yi(value: float, lang: str) -> str:
+    """An amount in CNY as 亿元 (Chinese) or CNY billion (English).
+
+    >>> format_yi(9e9, "zh"), format_yi(9e9, "en"), format_yi(1.5e7, "en")
+    ('90 亿元', 'CNY 9 bn', 'CNY 0.015 bn')
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return t("yi_yuan", lang, v=f"{value / 1e8:,.2f}".rstrip("0").rstrip("."))
+    return t("yi_yuan", lang, v=f"{value / money_scale(lang):,.3f}".rstrip("0").rstrip("."))
 
 
 def flat_records(view: View) -> list[dict]:
