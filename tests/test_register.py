@@ -152,3 +152,24 @@ def test_fingerprint_changes_when_file_changes(make_register):
     before = fingerprint(data)
     (data / "projects.yaml").write_text((data / "projects.yaml").read_text() + "\n", encoding="utf-8")
     assert fingerprint(data) != before
+
+
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("左权县\u202e反转", "control or bidirectional-override"),
+    ("和顺县\x1b[31m", "control or bidirectional-override"),
+    ("   ", "must be non-empty text"),
+    ("县" * 61, "the limit is 60"),
+])
+def test_county_names_are_checked(make_register, capsys, name, fragment):
+    import json
+
+    data = make_register([project()])
+    path = data / "geo" / "counties.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"][1]["properties"]["name_zh"] = name
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    problems = validate(data)
+    assert len(problems) == 1 and problems[0].field == "name_zh" and fragment in problems[0].message
+    assert main(["validate", "--data", str(data)]) == 1
+    out = capsys.readouterr().out.strip()
+    assert LINE_RE.match(out) and "\x1b" not in out and "\u202e" not in out

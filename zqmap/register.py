@@ -50,6 +50,8 @@ MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # reorder text in popups, tables, PDFs and `zqmap list` output.
 BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
+COUNTY_NAME_LIMIT = 60
+
 PROJECT_FIELDS = {
     "id", "name_zh", "name_en", "sector", "category", "place", "precision", "geometry",
     "summary_zh", "summary_en", "milestones", "quantities", "source",
@@ -599,6 +601,18 @@ def _read_counties(path: Path, label: str, problems: list[Problem]) -> gpd.GeoDa
         elif not geom.is_valid:
             problems.append(Problem(label, 1, rid, "geometry", f"invalid: {shapely.is_valid_reason(geom)}"))
             ok = False
+        for col in ("name_zh", "name_en"):  # drawn as map labels and printed on PDFs
+            name = row[col]
+            if not isinstance(name, str) or not name.strip():
+                problems.append(Problem(label, 1, rid, col, "must be non-empty text"))
+                ok = False
+            elif len(name) > COUNTY_NAME_LIMIT:
+                problems.append(Problem(label, 1, rid, col, f"is {len(name)} characters long; "
+                                                           f"the limit is {COUNTY_NAME_LIMIT}"))
+                ok = False
+            elif BAD_CHARS_RE.search(name):
+                problems.append(Problem(label, 1, rid, col, "contains control or bidirectional-override characters"))
+                ok = False
     gdf["focus"] = gdf["focus"].astype(bool)
     # The focus area (usually one county; all of them for a prefecture-wide register)
     # is where every project must lie.
