@@ -838,9 +838,49 @@ def write_report(path: Path, all_results: dict, info: dict, command: str, reps: 
                       "| function | self ms |", "|---|---|"]
             lines += [f"| `{name}` | {ms:.0f} |" for name, ms in bp["top_self_ms"]]
             lines.append("")
+    lines += TRIED
+    for name in ("results-levers.md", "results-fuzz.md", "results-load.md"):
+        lines += embedded(path.parent / name)
     text = "\n".join(lines) + "\n"
     path.write_text(text, encoding="utf-8")
     return text
+
+
+# Development measurements that need variants of app.py, so they are not rerun by this script.
+TRIED = [
+    "## What was tried, and what each gained", "",
+    "Server side: see *What each server-side lever gains* below (bench/levers.py, rerun with this report). "
+    "In short: the base map is rendered once per data version, language and basemap "
+    "(`zqmap.st_map`, checked argument-for-argument against a plain `st_folium` call by tests/test_st_map.py); "
+    "our folium elements skip branca's recompiling of their rendered output (`zqmap.elements`); the summaries, "
+    "timeline and table come from arrays built once per data version (`zqmap.summary.Digest`) and the table is "
+    "sent as a sliced, cached Arrow table; boundary and label layers are one static JSON file each instead of "
+    "hundreds of folium objects; the timeline is a Vega-Lite spec (`st.bar_chart` validated an Altair chart on "
+    "every rerun); Streamlit's \"magic\" is off (`.streamlit/config.toml`), which AppTest otherwise pays on "
+    "each run; YAML is parsed with libyaml.", "",
+    "Browser side: the sector groups' markers are cleared in one call when a filter change removes them all "
+    "(markercluster removed them one by one).", "",
+    "Cold start at the county register (bench/run.py's cold-start measurement on temporary variants of "
+    "app.py, 5 repetitions each, 2026-11-28, machine shared with a fuzz run; zqmap ÷ bare map):", "",
+    "| variant | zqmap | bare map | ratio |",
+    "|---|---:|---:|---:|",
+    "| everything on the first run (before) | 5572 ms | — | ≈ 2.2× |",
+    "| … without the Vega-Lite chart | 5546 ms | — | no gain: not the bottleneck |",
+    "| sidebar and map only (no summaries, table, downloads) | 3918 ms | — | |",
+    "| first run: sidebar + map; the rest once the map reports it has drawn | 3823 ms | 2477 ms | 1.54× |",
+    "| first run: map alone; sidebar and the rest once drawn (kept) | 2783 ms | 2542 ms | 1.09× |", "",
+    "The map's own script tells the app when the first projects are drawn (a `setComponentValue` message, "
+    "Streamlit's component protocol); until then nothing else competes for the browser's main thread. "
+    "A button under the map shows the rest at once if the map cannot load.", "",
+]
+
+
+def embedded(path: Path) -> list[str]:
+    """Another results file of this directory, its headings one level down."""
+    if not path.exists():
+        return []
+    body = path.read_text(encoding="utf-8").strip().splitlines()
+    return [("#" + line) if line.startswith("#") else line for line in body] + [""]
 
 
 def targets_check(regs: dict) -> list[str]:
