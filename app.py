@@ -158,7 +158,8 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
     if not len(rows):
         st.info(t("no_match", lang))
         return
-    event = st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun", selection_mode="single-row", key="w_table")
+    event = st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun",
+                         selection_mode="single-row", key="w_table")
     picked = [r for r in (event.selection.rows if event is not None else []) if r < len(rows)]
     position = int(rows[picked[0]]) if picked else digest.position.get(clicked_id)
     st.subheader(t("details", lang))
