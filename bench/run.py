@@ -315,10 +315,14 @@ def cold_start(browser, server: Server, expected: int, timeout_s: float):
 
 def filter_change(page, log: PageLog, app: str, reg: Register, timeout_s: float, profile: bool = False) -> dict:
     """Move the map, pick 工业 in the sector filter, time until the map shows the industry projects."""
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text=SECTOR_LABEL).first
+    # zqmap draws its sidebar once the map has drawn (the first run sends the map alone); the page
+    # layout, and so the map's size, settles then: move the map after that, as a user would.
+    box.wait_for(state="visible", timeout=timeout_s * 1000)
+    page.wait_for_timeout(300)
     view_set = page.evaluate(SET_VIEW_JS)
     wait_count(page, app, reg.total, timeout_s)  # re-clustered at the new view, still all shown
     page.wait_for_timeout(400)  # let moveend handlers (debounced 250 ms) finish
-    box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text=SECTOR_LABEL).first
     box.click(timeout=timeout_s * 1000)
     option = page.locator('[role="option"]').filter(has_text=OPTION_LABEL).first
     option.wait_for(state="visible", timeout=timeout_s * 1000)
@@ -461,14 +465,42 @@ def apptest_worker(app: str, data: str, reps: int, profile: str | None) -> dict:
     os.environ["ZQMAP_DATA"] = data
     os.chdir(REPO)
     _fast_yaml()
-    from streamlit.testing.v1 import AppTest
+    from streamlit.runtime.scriptrunner import ScriptRunnerEvent
+    from streamlit.testing.v1 import AppTest, local_script_runner
 
-    def timed(at) -> float:
+    # AppTest builds a new script cache for every run, so it compiles the script each time; a
+    # server keeps one per process. Share one, as the server does.
+    shared_cache = local_script_runner.ScriptCache()
+    local_script_runner.ScriptCache = lambda: shared_cache
+    # The script's own run, in the runner thread: SCRIPT_STARTED → SCRIPT_STOPPED_* (AppTest's
+    # wall time adds starting the thread and turning every message back into an element tree).
+    script_runs: list[float] = []
+    original_init = local_script_runner.LocalScriptRunner.__init__
+
+    def init_with_timer(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        started: list[float] = []
+
+        def on_event(sender, event, **_kw):
+            if event == ScriptRunnerEvent.SCRIPT_STARTED:
+                started.append(time.perf_counter())
+            elif event.name.startswith("SCRIPT_STOPPED") and started:
+                script_runs.append((time.perf_counter() - started.pop()) * 1000)
+
+        self.on_event.connect(on_event, weak=False)
+
+    local_script_runner.LocalScriptRunner.__init__ = init_with_timer
+    script_ms: dict[str, list[float]] = {}
+
+    def timed(at, kind: str | None = None) -> float:
         t = time.perf_counter()
+        n = len(script_runs)
         at.run()
         elapsed = (time.perf_counter() - t) * 1000
         if at.exception:
             raise RuntimeError(f"{app}: {at.exception[0].message}")
+        if kind and len(script_runs) > n:
+            script_ms.setdefault(kind, []).append(script_runs[-1])
         return elapsed
 
     def select(at, value: list[str]) -> None:
@@ -481,20 +513,20 @@ def apptest_worker(app: str, data: str, reps: int, profile: str | None) -> dict:
     timed(at)  # zqmap's session draws the sidebar and tables from its second run on (the map alone first)
     print("READY", flush=True)
     sys.stdin.readline()  # the runner says go when nothing else is being measured
-    floor = [timed(empty) for _ in range(max(reps, 5))]
+    floor = [timed(empty, "floor") for _ in range(max(reps, 5))]
     # A rerun's cost depends on the selection it shows, not on the previous one; between repetitions
     # the state goes to 农业 (cheap for both apps), so the baseline's full rebuild is paid only once.
     noop, change, back = [], [], []
     for _ in range(reps):
         select(at, [OPTION_KEY])
-        change.append(timed(at))  # → 工业 (all → 工业 the first time, 农业 → 工业 after)
-        noop.append(timed(at))  # same state again: a rerun without a change (at 工业)
+        change.append(timed(at, "change"))  # → 工业 (all → 工业 the first time, 农业 → 工业 after)
+        noop.append(timed(at, "noop"))  # same state again: a rerun without a change (at 工业)
         select(at, ["agriculture"])
-        back.append(timed(at))  # 工业 → 农业
+        back.append(timed(at, "other"))  # 工业 → 农业
     select(at, [])
     full = timed(at)  # → all: the baseline rebuilds every marker (one sample)
     out = {"first_ms": first, "noop_ms": noop, "change_ms": change, "other_ms": back, "all_ms": [full],
-           "floor_ms": floor}
+           "floor_ms": floor, **{f"script_{k}_ms": v for k, v in script_ms.items()}}
     if profile:
         out["profile"] = profile_rerun(at, profile)
     return out
@@ -704,6 +736,9 @@ def metrics(res: dict, reg_label: str) -> dict:
             "cold_http": median([c.get("http_bytes") for c in (b or {}).get("cold", [])]),
             "cold_ws": median([c.get("ws_bytes") for c in (b or {}).get("cold", [])]),
             "rerun_ms": median(a.get("change_ms", [])),
+            "script_ms": median(a.get("script_change_ms", [])),
+            "script_noop_ms": median(a.get("script_noop_ms", [])),
+            "script_floor_ms": median(a.get("script_floor_ms", [])),
             "other_ms": median(a.get("other_ms", [])),
             "all_ms": median(a.get("all_ms", [])),
             "noop_ms": median(a.get("noop_ms", [])),
@@ -749,7 +784,10 @@ def write_report(path: Path, all_results: dict, info: dict, command: str, reps: 
             ("bytes per filter change: websocket, whole rerun", "bytes_rerun", fmt_bytes),
             ("… of which the st_folium component message", "map_bytes", fmt_bytes),
             ("bytes per filter change: HTTP responses", "http_bytes", fmt_bytes),
-            ("server rerun, filter change (AppTest)", "rerun_ms", fmt_ms),
+            ("server rerun, filter change: the script's run (runner events, shared script cache)", "script_ms", fmt_ms),
+            ("… no-op rerun at 工业: the script's run", "script_noop_ms", fmt_ms),
+            ("… empty script's run (floor)", "script_floor_ms", fmt_ms),
+            ("server rerun, filter change (AppTest wall time)", "rerun_ms", fmt_ms),
             ("server rerun, no-op at 工业 (AppTest)", "noop_ms", fmt_ms),
             ("server rerun, 工业 → 农业 (AppTest)", "other_ms", fmt_ms),
             ("server rerun, → all N (AppTest, 1 sample)", "all_ms", fmt_ms),
@@ -811,8 +849,9 @@ def write_report(path: Path, all_results: dict, info: dict, command: str, reps: 
               "`img.leaflet-marker-icon` + Σ `.marker-cluster span`; polled every animation frame from the top "
               "page (same origin). Times are `performance.now()` in the top page: cold start from navigation start, "
               "filter change from the `pointerdown` on the 工业 option.",
-              "- Before the filter change the map is moved with `window.map.setView` (one zoom level out, centre "
-              "moved by 10% of the view, so every marker stays in view); \"kept\" = same zoom and centre after it.",
+              "- Before the filter change (once the sidebar is shown: zqmap draws it after the map) the map is moved "
+              "with `window.map.setView` (one zoom level out, centre moved by 10% of the view, so every marker stays "
+              "in view); \"kept\" = same zoom and centre after it.",
               "- Bytes: sum of websocket frames (Playwright `framereceived`), decoded as Streamlit ForwardMsgs to "
               "attribute them; \"to settle\" stops when the count settles, \"whole rerun\" at `script_finished`. HTTP "
               "responses in the same window are reported separately.",
@@ -821,7 +860,11 @@ def write_report(path: Path, all_results: dict, info: dict, command: str, reps: 
               "`w_sectors` multiselect to [industry] (the filter change; from all the first time, from [agriculture] "
               "after: a rerun's cost depends on what it shows, not on the previous state), a second `.run()` without "
               "a change (no-op), and `.run()` after setting [agriculture]; medians. One `.run()` back to all N at "
-              "the end. The empty-script `.run()` is the harness's own cost. (The workers parse the YAML with libyaml to load faster; loading is not timed.)",
+              "the end. The empty-script `.run()` is the harness's own cost. Two times per run: the script's own "
+              "run (from the runner's SCRIPT_STARTED to its SCRIPT_STOPPED event, in the script thread, with one "
+              "script cache shared across runs as a server does; AppTest otherwise recompiles the script every run) "
+              "— the figure for the ≤ 50 ms target — and AppTest's wall time, which adds starting the thread and "
+              "rebuilding an element tree from every message. (The workers parse the YAML with libyaml to load faster; loading is not timed.)",
               "- Peak RSS: VmHWM from /proc of each server process (+ children) at the end of its N.",
               "- The baseline (bench/baseline_app.py) rebuilds a folium.Map with a Marker + Popup per project inside "
               "a MarkerCluster on every rerun and passes it whole to st_folium; it loads Leaflet/markercluster "
@@ -901,9 +944,10 @@ def targets_check(regs: dict) -> list[str]:
             r2 = z["bytes_rerun"] / b["bytes_rerun"]
             out.append(f"| bytes per filter change at N={big} ≤ 1/3 of baseline | {r:.3f} to settle, "
                        f"{r2:.3f} whole rerun | {'yes' if max(r, r2) <= 1 / 3 else 'no'} |")
-        if z.get("rerun_ms") is not None:
-            out.append(f"| server rerun ≤ 50 ms at N={big} | {z['rerun_ms']:.0f} ms (harness floor "
-                       f"{z.get('floor_ms') or 0:.0f} ms) | {'yes' if z['rerun_ms'] <= 50 else 'no'} |")
+        if z.get("script_ms") is not None:
+            out.append(f"| server rerun ≤ 50 ms at N={big} | the script's run {z['script_ms']:.0f} ms (empty script "
+                       f"{z.get('script_floor_ms') or 0:.1f} ms); AppTest wall time {z['rerun_ms']:.0f} ms "
+                       f"(empty script {z.get('floor_ms') or 0:.0f} ms) | {'yes' if z['script_ms'] <= 50 else 'no'} |")
     if "real" in regs:
         m = metrics(regs["real"], "real")
         z, bare = m.get("zqmap", {}), m.get("bare", {})
