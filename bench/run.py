@@ -618,52 +618,44 @@ class Worker:
 
 def profile_rerun(at, kind: str) -> str:
     """Profile one filter change in the script thread (AppTest runs the script in its own thread)."""
-    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
-
-    original = LocalScriptRunner._run_script_thread
     try:
         from pyinstrument import Profiler
     except ImportError:
         Profiler = None
     if kind == "pyinstrument" and Profiler is not None:
         prof = Profiler(interval=0.0005)
-
-        def run_profiled(self):
-            prof.start()
-            try:
-                return original(self)
-            finally:
-                prof.stop()
-
-        LocalScriptRunner._run_script_thread = run_profiled
-        try:
-            at.multiselect(key="w_sectors").set_value([OPTION_KEY])
-            at.run()
-        finally:
-            LocalScriptRunner._run_script_thread = original
+        _rerun_between(at, prof.start, prof.stop)
         return prof.output_text(unicode=True, color=False, show_all=os.environ.get("ZQ_PROFILE_ALL") == "1")
     import cProfile
     import io
     import pstats
 
     prof = cProfile.Profile()
+    _rerun_between(at, prof.enable, prof.disable)
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(40)
+    return buf.getvalue()
 
-    def run_cprofiled(self):
-        prof.enable()
+
+def _rerun_between(at, start, stop) -> None:
+    """One filter change, with ``start()``/``stop()`` called in the script thread around the run."""
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    original = LocalScriptRunner._run_script_thread
+
+    def run_between(self):
+        start()
         try:
             return original(self)
         finally:
-            prof.disable()
+            stop()
 
-    LocalScriptRunner._run_script_thread = run_cprofiled
+    LocalScriptRunner._run_script_thread = run_between
     try:
         at.multiselect(key="w_sectors").set_value([OPTION_KEY])
         at.run()
     finally:
         LocalScriptRunner._run_script_thread = original
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(40)
-    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------

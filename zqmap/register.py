@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -128,20 +129,22 @@ class Dataset:
         >>> load().place_names("en")["town-matian"]
         'Matian Town'
         """
-        key = "name_zh" if lang == "zh" else "name_en"
-        cache = self.__dict__.setdefault("_derived", {})
-        if key not in cache:
-            cache[key] = dict(zip(self.places["id"].tolist(), self.places[key].tolist()))
-        return cache[key]
+        return self._place_names["name_zh" if lang == "zh" else "name_en"]
 
     def township_ids(self) -> list[str]:
         """The places a project's township can be: the township seats, then the county itself."""
-        cache = self.__dict__.setdefault("_derived", {})
-        if "_townships" not in cache:
-            kinds = self.places["kind"].to_numpy()
-            ids = self.places["id"].to_numpy()
-            cache["_townships"] = [*ids[kinds == "township"].tolist(), *ids[kinds == "county"].tolist()]
-        return list(cache["_townships"])
+        return list(self._township_ids)
+
+    @cached_property
+    def _place_names(self) -> dict[str, dict[str, str]]:
+        ids = self.places["id"].tolist()
+        return {col: dict(zip(ids, self.places[col].tolist())) for col in ("name_zh", "name_en")}
+
+    @cached_property
+    def _township_ids(self) -> tuple[str, ...]:
+        kinds = self.places["kind"].to_numpy()
+        ids = self.places["id"].to_numpy()
+        return (*ids[kinds == "township"].tolist(), *ids[kinds == "county"].tolist())
 
 
 # --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ timeline, and the display table. Pure functions over the projects GeoDataFrame.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,6 @@ class Digest:
     def __init__(self, projects: pd.DataFrame, lang: str):
         self.projects = projects
         self.lang = lang
-        self.order = due_order(projects)  # positions in display order
-        self.position = {pid: i for i, pid in enumerate(projects["id"])}
         self._sector = pd.Categorical(projects["sector"], categories=list(SECTORS)).codes.astype(np.intp)
         invest = projects["investment_cny"].to_numpy(dtype=float, na_value=np.nan)
         self._has_invest = ~np.isnan(invest)
@@ -61,6 +60,16 @@ class Digest:
         self._pair_cell = np.asarray([code[m] for m in pair_months], dtype=np.intp) * len(SECTORS) \
             + self._sector[self._pair_row] if pair_rows else np.zeros(0, dtype=np.intp)
         self._table: tuple[pd.DataFrame, pa.Table] | None = None
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        """All positions, in display order (see :func:`zqmap.filters.due_order`)."""
+        return due_order(self.projects)
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Project id → its position in ``projects``."""
+        return {pid: i for i, pid in enumerate(self.projects["id"])}
 
     def sorted_rows(self, keep: np.ndarray) -> np.ndarray:
         """The positions a boolean mask keeps, in display order (as :func:`zqmap.filters.sort_by_due`)."""
@@ -128,7 +137,7 @@ def by_sector(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def total_investment(projects: pd.DataFrame) -> float:
     """Sum of stated investments in CNY; NaN when no project states one."""
-    return Digest(projects, "en").total_investment(_all(projects))
+    return float(projects["investment_cny"].sum(min_count=1))
 
 
 def sector_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
