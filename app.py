@@ -17,9 +17,9 @@ from zqmap.i18n import DEFAULT_LANG, LANGS, t
 from zqmap.naming import describe, export_filename
 from zqmap.paths import default_data_dir
 from zqmap.register import Dataset, RegisterError, fingerprint, load
-from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PLAN_MONTHS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
-st.set_page_config(page_title="左权县项目地图 zqmap", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
 FILTER_KEYS = ("w_sectors", "w_months", "w_undated", "w_kinds", "w_townships", "w_precisions", "w_text")
@@ -34,7 +34,8 @@ def cached_dataset(data_dir: str, stamp: str) -> Dataset:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def cached_digest(data_dir: str, stamp: str, lang: str) -> summary.Digest:
     """Per-project arrays for the summaries, built once per data version and language."""
-    return summary.Digest(cached_dataset(data_dir, stamp).projects, lang)
+    ds = cached_dataset(data_dir, stamp)
+    return summary.Digest(ds.projects, lang, ds.plan_months)
 
 
 def tianditu_key() -> str | None:
@@ -49,23 +50,29 @@ def tianditu_key() -> str | None:
         return None
 
 
-def init_state_from_url() -> None:
+def init_language() -> None:
+    """The language from the URL, once per session (kept when re-initialising after broken data)."""
+    if "w_lang" not in st.session_state:
+        lang = st.query_params.get("lang")
+        st.session_state.w_lang = lang if lang in LANGS else DEFAULT_LANG
+
+
+def init_state_from_url(months: tuple[str, ...]) -> None:
     """On a session's first run (and the first after broken data), set the widgets
-    from the URL's query parameters."""
+    from the URL's query parameters; ``months`` are the plan's months."""
     if st.session_state.get("_initialised"):
         return
     params = st.query_params.to_dict()
     flt = Filter.from_params(params)
-    if "w_lang" not in st.session_state:  # kept when re-initialising after broken data
-        st.session_state.w_lang = params.get("lang") if params.get("lang") in LANGS else DEFAULT_LANG
+    init_language()
     st.session_state.w_basemap = params.get("basemap") if params.get("basemap") in mapview.BASEMAPS else "none"
-    set_widgets(flt)
+    set_widgets(flt, months)
     st.session_state._initialised = True
 
 
-def set_widgets(flt: Filter) -> None:
+def set_widgets(flt: Filter, months: tuple[str, ...]) -> None:
     st.session_state.w_sectors = list(flt.sectors)
-    st.session_state.w_months = (flt.month_from or PLAN_MONTHS[0], flt.month_to or PLAN_MONTHS[-1])
+    st.session_state.w_months = (flt.month_from or months[0], flt.month_to or months[-1])
     st.session_state.w_undated = flt.include_undated
     st.session_state.w_kinds = list(flt.kinds)
     st.session_state.w_townships = list(flt.townships)
@@ -73,12 +80,13 @@ def set_widgets(flt: Filter) -> None:
     st.session_state.w_text = flt.text
 
 
-def filter_from_widgets(townships: list[str]) -> Filter:
+def filter_from_widgets(ds: Dataset) -> Filter:
     lo, hi = st.session_state.w_months
+    months, townships = ds.plan_months, ds.township_ids()
     return Filter(
         sectors=tuple(st.session_state.w_sectors),
-        month_from=None if lo == PLAN_MONTHS[0] else lo,
-        month_to=None if hi == PLAN_MONTHS[-1] else hi,
+        month_from=None if lo == months[0] else lo,
+        month_to=None if hi == months[-1] else hi,
         include_undated=st.session_state.w_undated,
         kinds=tuple(st.session_state.w_kinds),
         townships=tuple(x for x in st.session_state.w_townships if x in townships),
@@ -105,8 +113,9 @@ def sidebar(ds: Dataset, lang: str) -> None:
         st.header(t("filters", lang))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                        format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
-        st.select_slider(t("month_range", lang), options=list(PLAN_MONTHS), key="w_months",
-                         value=(PLAN_MONTHS[0], PLAN_MONTHS[-1]))  # a range: without value= reruns return one month
+        months = ds.plan_months
+        st.select_slider(t("month_range", lang), options=list(months), key="w_months",
+                         value=(months[0], months[-1]))  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
                        format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
@@ -115,7 +124,7 @@ def sidebar(ds: Dataset, lang: str) -> None:
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
                        format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
         st.text_input(t("search", lang), key="w_text", max_chars=100)
-        st.button(t("reset", lang), on_click=set_widgets, args=(Filter(),))
+        st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
                      format_func=lambda k: t(f"basemap_{k}", lang))
@@ -179,7 +188,7 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
 
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
-        name = export_filename(flt, key)
+        name = export_filename(flt, key, ds.meta.slug)
         with col:
             if key in ("pdf", "png"):
                 token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
@@ -197,14 +206,13 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
 
 
 def main() -> None:
-    init_state_from_url()
-    lang = st.session_state.w_lang
-    st.title(t("app_title", lang))
-    st.caption(t("app_caption", lang))
     stamp = fingerprint(DATA_DIR)
     try:
         ds = cached_dataset(str(DATA_DIR), stamp)
     except RegisterError as exc:
+        init_language()
+        lang = st.session_state.w_lang
+        st.title("zqmap")
         with st.sidebar:
             language_radio()
         show_problems(exc.problems, lang)
@@ -213,7 +221,12 @@ def main() -> None:
         st.session_state._initialised = False
         st.query_params["lang"] = lang
         return
-    flt = filter_from_widgets(ds.township_ids())  # the widgets' state, before they are drawn
+    init_state_from_url(ds.plan_months)
+    lang = st.session_state.w_lang
+    words = ds.meta.texts(lang)
+    st.title(md_text(t("app_title", lang, **words)))
+    st.caption(md_text(t("app_caption", lang, **words)))
+    flt = filter_from_widgets(ds)  # the widgets' state, before they are drawn
     digest = cached_digest(str(DATA_DIR), stamp, lang)
     rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))

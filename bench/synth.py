@@ -216,7 +216,12 @@ def make_register(out_dir: str | Path, n: int, seed: int = 0) -> Path:
                   f"    precision: {p['precision']}", f"    source: {_q(p['source'])}"]
     (out / "geo" / "places.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     lines = [f"# Synthetic register for benchmarks: bench/synth.py, seed {seed}, {n} projects. Not real projects.",
+             "# The header names the bundled county: the synthetic sites lie in its counties.geojson.",
+             'county: {code: "140722", name_zh: 左权县, name_en: Zuoquan County, slug: synthetic}',
+             "plan_year: 2024",
+             "title: {zh: 合成基准登记册, en: Synthetic benchmark register}",
              f"source_document: {_q(f'synthetic (bench/synth.py seed {seed})')}",
+             "source_title: {zh: 合成数据（bench/synth.py）, en: synthetic data (bench/synth.py)}",
              "projects:" if n else "projects: []"]
     for i in range(n):
         lines += _project(rng, i, places, seed)

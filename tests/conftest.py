@@ -12,6 +12,26 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "data"
 
 
+def bundled_header() -> dict:
+    """The bundled register's header (county, plan year, title, sources): every top-level key but projects."""
+    data = yaml.safe_load((BUNDLED / "projects.yaml").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k != "projects"}
+
+
+def register_text(projects: list[dict] | str, header: dict | None = None) -> str:
+    """projects.yaml text: the records (or raw YAML text) with the bundled header.
+
+    Raw text gets the header appended after it (so its own line numbers stay as written),
+    unless it already names a plan year.
+    """
+    header = bundled_header() if header is None else header
+    if isinstance(projects, str):
+        if "plan_year:" in projects or not projects.strip():
+            return projects
+        return projects.rstrip("\n") + "\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False)
+    return yaml.safe_dump({**header, "projects": projects}, allow_unicode=True, sort_keys=False)
+
+
 def project(pid: str = "p-one", **overrides) -> dict:
     """A valid project record; ``overrides`` replace fields (``None`` deletes one)."""
     rec = {
@@ -38,9 +58,7 @@ def write_register(directory: Path, projects: list[dict] | str) -> Path:
     (directory / "geo").mkdir(parents=True, exist_ok=True)
     for name in ("counties.geojson", "places.yaml"):
         shutil.copy(BUNDLED / "geo" / name, directory / "geo" / name)
-    text = projects if isinstance(projects, str) else yaml.safe_dump(
-        {"projects": projects}, allow_unicode=True, sort_keys=False)
-    (directory / "projects.yaml").write_text(text, encoding="utf-8")
+    (directory / "projects.yaml").write_text(register_text(projects), encoding="utf-8")
     return directory
 
 

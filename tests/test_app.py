@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import register_text
 from streamlit.testing.v1 import AppTest
 
 from zqmap.filters import Filter, mask
@@ -52,7 +52,7 @@ def no_exception(at: AppTest) -> None:
 def test_default_run_shows_all_projects(bundled, ds):
     at = loaded(new_app())
     no_exception(at)
-    assert at.title[0].value == t("app_title", "zh")
+    assert at.title[0].value == t("app_title", "zh", **ds.meta.texts("zh"))
     assert at.metric[0].label == count_label(ds)
     assert at.metric[0].value == t("n_projects", "zh", n=len(ds.projects))
     assert not at.error
@@ -118,7 +118,7 @@ def test_language_switch_shows_english(bundled, ds):
     at = loaded(new_app())
     at.radio(key="w_lang").set_value("en").run()
     no_exception(at)
-    assert at.title[0].value == t("app_title", "en")
+    assert at.title[0].value == t("app_title", "en", **ds.meta.texts("en"))
     assert at.metric[0].label == count_label(ds, lang="en")
     assert at.query_params["lang"] == "en"
 
@@ -131,7 +131,7 @@ def _broken_register(directory: Path) -> Path:
     record = {"id": "p-one", "name_zh": "测试项目", "name_en": "Test project", "sector": "industry",
               "place": "town-matian", "precision": "township", "milestones": [], "quantities": [],
               "source": "工业方面/一"}
-    good = yaml.safe_dump({"projects": [record]}, allow_unicode=True, sort_keys=False)
+    good = register_text([record])
     bad = good.replace("sector: industry", "sector: mining").replace("place: town-matian", "place: nowhere")
     assert bad != good
     (directory / "projects.yaml").write_text(bad, encoding="utf-8")

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 import zqmap.export
 from zqmap import atomic, cli
 from zqmap.i18n import t
+from zqmap.register import load
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -126,7 +127,7 @@ def test_language_chosen_while_broken_is_kept(make_register, monkeypatch):
     assert at.error[0].value == t("data_problems", "en")
     projects.write_text(good, encoding="utf-8")
     ok(at.run().run())  # the session's first run with data: the map first, then the rest
-    assert at.title[0].value == t("app_title", "en")
+    assert at.title[0].value == t("app_title", "en", **load(data).meta.texts("en"))
     assert at.metric[0].label == count_label(3, 3, "en")
 
 

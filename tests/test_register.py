@@ -173,3 +173,46 @@ def test_county_names_are_checked(make_register, capsys, name, fragment):
     assert main(["validate", "--data", str(data)]) == 1
     out = capsys.readouterr().out.strip()
     assert LINE_RE.match(out) and "\x1b" not in out and "\u202e" not in out
+
+
+def _with_header(make_register, **changes):
+    from conftest import bundled_header, register_text
+
+    header = bundled_header()
+    for key, value in changes.items():
+        if value is None:
+            header.pop(key)
+        else:
+            header[key] = value
+    data = make_register([project()])
+    (data / "projects.yaml").write_text(register_text([project()], header=header), encoding="utf-8")
+    return data
+
+
+@pytest.mark.parametrize(("changes", "fld", "fragment"), [
+    ({"county": None}, "county", "required field is missing"),
+    ({"plan_year": None}, "plan_year", "required field is missing"),
+    ({"plan_year": "2024"}, "plan_year", "is not a year"),
+    ({"plan_year": 20240}, "plan_year", "is not a year"),
+    ({"county": {"code": 140722, "name_zh": "左权县", "name_en": "Zuoquan County", "slug": "zuoquan"}},
+     "county.code", "six-digit"),
+    ({"county": {"code": "140722", "name_zh": "左权县", "name_en": "Zuoquan County", "slug": "Zuo Quan"}},
+     "county.slug", "slug"),
+    ({"county": {"code": "140722", "name_zh": "左权县", "slug": "zuoquan"}}, "county.name_en", "required"),
+    ({"county": "左权县"}, "county", "must be a mapping"),
+    ({"title": {"zh": "标题"}}, "title.en", "required field is missing"),
+    ({"source_title": {"zh": "x", "en": "y\u202e"}}, "source_title.en", "bidirectional"),
+    ({"colour": "red"}, "colour", "unknown field"),
+])
+def test_register_header_is_checked(make_register, capsys, changes, fld, fragment):
+    data = _with_header(make_register, **changes)
+    problems = validate(data)
+    assert [p.field for p in problems] == [fld], [str(p) for p in problems]
+    assert problems[0].file == "projects.yaml" and fragment in problems[0].message
+    assert main(["validate", "--data", str(data)]) == 1
+    assert LINE_RE.match(capsys.readouterr().out.strip())
+
+
+def test_header_gives_plan_months(make_register):
+    ds = load(_with_header(make_register, plan_year=2031))
+    assert ds.plan_months[0] == "2031-01" and ds.plan_months[-1] == "2031-12" and len(ds.plan_months) == 12

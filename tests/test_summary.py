@@ -1,7 +1,7 @@
 """Summaries of a selection."""
 
 from zqmap import summary
-from zqmap.vocab import PLAN_MONTHS, SECTORS
+from zqmap.vocab import SECTORS
 
 
 def test_by_sector_covers_every_sector(dataset):
@@ -12,15 +12,15 @@ def test_by_sector_covers_every_sector(dataset):
 
 
 def test_timeline_counts_every_milestone(dataset):
-    frame = summary.timeline(dataset.projects, "en")
-    assert list(frame.index[:12]) == list(PLAN_MONTHS)
+    frame = summary.timeline(dataset.projects, "en", dataset.plan_months)
+    assert list(frame.index[:12]) == list(dataset.plan_months)
     assert frame.to_numpy().sum() == sum(len(ms) for ms in dataset.projects["months"])
     industry = sum(len(ms) for s, ms in zip(dataset.projects["sector"], dataset.projects["months"]) if s == "industry")
     assert frame["Industry"].sum() == industry
 
 
 def test_timeline_of_nothing(dataset):
-    frame = summary.timeline(dataset.projects.iloc[:0], "zh")
+    frame = summary.timeline(dataset.projects.iloc[:0], "zh", dataset.plan_months)
     assert frame.shape == (12, 5) and frame.to_numpy().sum() == 0
 
 
@@ -69,7 +69,7 @@ SELECTIONS = [Filter(), Filter(sectors=("industry",)), Filter(sectors=("agricult
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_digest_matches_plain_pandas(dataset, flt, lang):
     projects = dataset.projects
-    digest = summary.Digest(projects, lang)
+    digest = summary.Digest(projects, lang, dataset.plan_months)
     keep = mask(projects, flt)
     rows = digest.sorted_rows(keep)
     selected = sort_by_due(projects[keep])
@@ -82,7 +82,7 @@ def test_digest_matches_plain_pandas(dataset, flt, lang):
     labels = {s.label(lang): k for k, s in SECTORS.items()}
     got = {(m, labels[c]): int(n) for c in frame.columns for m, n in frame[c].items() if n}
     assert got == oracle_timeline(selected)
-    assert list(frame.index[:12]) == list(PLAN_MONTHS)
+    assert list(frame.index[:12]) == list(digest.plan_months)
     pd.testing.assert_frame_equal(digest.display_table(rows), summary.display_table(selected, lang),
                                   check_dtype=len(rows) > 0, check_index_type=len(rows) > 0)
     assert digest.display_arrow(rows).to_pandas().equals(digest.display_table(rows)) or not len(rows)

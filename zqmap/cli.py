@@ -53,7 +53,7 @@ def _filter(args: argparse.Namespace) -> Filter:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zqmap", description="The project map of 左权县 (Zuoquan County).")
+    parser = argparse.ArgumentParser(prog="zqmap", description="zqmap: a county's project register on a map (the bundled data: 左权县 Zuoquan County).")
     parser.add_argument("--version", action="version", version=f"zqmap {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

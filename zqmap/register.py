@@ -108,6 +108,54 @@ class RegisterError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+@dataclass(frozen=True)
+class RegisterMeta:
+    """The register's header: which county, which plan year, from which document.
+
+    Everything county- or year-specific that the app, the exports and the
+    reports print comes from here (the code holds no county or year).
+
+    >>> meta = load().meta
+    >>> meta.plan_year, meta.plan_months[0], meta.plan_months[-1]
+    (2024, '2024-01', '2024-12')
+    >>> meta.texts("en")["county"]
+    'Zuoquan County'
+    """
+
+    county_code: str
+    county_zh: str
+    county_en: str
+    slug: str  # ASCII, for file names
+    plan_year: int
+    title_zh: str
+    title_en: str
+    source_document: str
+    source_zh: str
+    source_en: str
+    credits_zh: str = ""
+    credits_en: str = ""
+
+    @property
+    def plan_months(self) -> tuple[str, ...]:
+        """The twelve months of the plan year, ``YYYY-01`` … ``YYYY-12``."""
+        return tuple(f"{self.plan_year}-{m:02d}" for m in range(1, 13))
+
+    def texts(self, lang: str) -> dict[str, str]:
+        """The header's words in ``lang``, as keyword arguments for :func:`zqmap.i18n.t` templates.
+
+        ``credits`` comes with its leading separator (``；`` or ``; ``), or empty when there are none.
+        """
+        zh = lang == "zh"
+        credits = self.credits_zh if zh else self.credits_en
+        return {
+            "county": self.county_zh if zh else self.county_en,
+            "title": self.title_zh if zh else self.title_en,
+            "source": self.source_zh if zh else self.source_en,
+            "credits": (("；" if zh else "; ") + credits) if credits else "",
+            "year": str(self.plan_year),
+        }
+
+
 @dataclass
 class Dataset:
     """A validated data directory."""
@@ -117,10 +165,16 @@ class Dataset:
     places: gpd.GeoDataFrame
     counties: gpd.GeoDataFrame
     fingerprint: str = ""
+    meta: RegisterMeta | None = None
+
+    @property
+    def plan_months(self) -> tuple[str, ...]:
+        """The plan year's months (the app's month range runs over them)."""
+        return self.meta.plan_months
 
     @property
     def county(self) -> shapely.Geometry:
-        """The focus area's polygon: 左权县 for the bundled data."""
+        """The focus area's polygon (the counties marked ``focus`` in ``geo/counties.geojson``)."""
         return self.counties.loc[self.counties["focus"], "geometry"].union_all()
 
     def place_names(self, lang: str) -> dict[str, str]:
@@ -507,6 +561,65 @@ def _check_geometry(c: _Checker, county: shapely.Geometry | None) -> shapely.Geo
     return geom
 
 
+HEADER_FIELDS = {"county", "plan_year", "title", "source_document", "source_title", "credits", "projects"}
+HEADER_REQUIRED = ("county", "plan_year", "title", "source_document", "source_title")
+COUNTY_FIELDS = {"code", "name_zh", "name_en", "slug"}
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+ADCODE_RE = re.compile(r"^\d{6}$")
+
+
+def _check_header(data: Any, label: str, problems: list[Problem]) -> RegisterMeta | None:
+    """The register's header (every top-level key but ``projects``), validated."""
+    if not isinstance(data, _LineDict):
+        return None  # reported by _records
+    c = _Checker(label, data, "-", problems)
+    c.common(HEADER_FIELDS, HEADER_REQUIRED)
+
+    def pair(key: str, limit: int) -> tuple[str, str] | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, _LineDict):
+            c.add(key, f"must be a mapping with zh and en, not {_type_name(value)}")
+            return None
+        sub = _Checker(label, value, "-", problems, prefix=key, parent=c)
+        sub.common({"zh", "en"}, ("zh", "en"))
+        zh, en = sub.text("zh", limit, required=True), sub.text("en", limit, required=True)
+        return (zh, en) if zh and en else None
+
+    county = data.get("county")
+    code = names = slug = None
+    if county is not None:
+        if not isinstance(county, _LineDict):
+            c.add("county", f"must be a mapping with code, name_zh, name_en and slug, not {_type_name(county)}")
+        else:
+            cc = _Checker(label, county, "-", problems, prefix="county", parent=c)
+            cc.common(COUNTY_FIELDS, tuple(sorted(COUNTY_FIELDS)))
+            code = county.get("code")
+            if code is not None and not (isinstance(code, str) and ADCODE_RE.match(code)):
+                cc.add("code", f"{_show(code)} is not a six-digit administrative code (quote it: \"140722\")")
+                code = None
+            zh, en = cc.text("name_zh", COUNTY_NAME_LIMIT, required=True), cc.text("name_en", COUNTY_NAME_LIMIT,
+                                                                                   required=True)
+            names = (zh, en) if zh and en else None
+            slug = county.get("slug")
+            if slug is not None and not (isinstance(slug, str) and SLUG_RE.match(slug)):
+                cc.add("slug", f"{_show(slug)} is not a file-name slug (lower-case ASCII letters, digits, '-')")
+                slug = None
+    year = data.get("plan_year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100):
+        c.add("plan_year", f"{_show(year)} is not a year (1900-2100)")
+        year = None
+    title = pair("title", MAX_TEXT["name"])
+    source = pair("source_title", MAX_TEXT["name"])
+    credits = pair("credits", MAX_TEXT["name"]) if data.get("credits") is not None else ("", "")
+    document = c.text("source_document", MAX_TEXT["name"], required=True)
+    if c.count or None in (code, names, slug, year, title, source, credits, document):
+        return None
+    return RegisterMeta(code, names[0], names[1], slug, year, title[0], title[1], document, source[0], source[1],
+                        credits[0], credits[1])
+
+
 def _check_projects(
     data: Any, label: str, places: dict[str, _Place], place_ids: set[str],
     county: shapely.Geometry | None, problems: list[Problem],
@@ -665,7 +778,11 @@ def _load(data_dir: str | Path | None) -> _Result:
     place_ids = _all_ids(places_data, "places")
     places = _check_places(places_data, PLACES_FILE, county, problems)
     projects_data = _read_yaml(root / PROJECTS_FILE, PROJECTS_FILE, problems)
+    meta = _check_header(projects_data, PROJECTS_FILE, problems)
     rows = _check_projects(projects_data, PROJECTS_FILE, places, place_ids, county, problems)
+    if meta is None and not problems:
+        problems.append(Problem(PROJECTS_FILE, 1, "-", "-", "the file has no register header (county, plan_year, title, "
+                                                          "source_document, source_title)"))
     if problems:
         problems.sort(key=lambda p: (p.file, p.line, p.record, p.field))
         return result
@@ -679,7 +796,7 @@ def _load(data_dir: str | Path | None) -> _Result:
         [{**p.__dict__, "geometry": Point(p.lon, p.lat)} for p in places.values()],
         geometry="geometry", crs=CRS,
     )
-    result.dataset = Dataset(root, projects, places_gdf, counties, fingerprint(root))
+    result.dataset = Dataset(root, projects, places_gdf, counties, fingerprint(root), meta)
     return result
 
 

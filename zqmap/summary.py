@@ -10,6 +10,7 @@ timeline, and the display table. Pure functions over the projects GeoDataFrame.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
@@ -19,7 +20,7 @@ import pyarrow as pa
 from zqmap.export.tables import format_yi, milestone_text, money_scale
 from zqmap.filters import due_order
 from zqmap.i18n import t
-from zqmap.vocab import PLAN_MONTHS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import PRECISION_BY_KEY, SECTORS
 
 
 class Digest:
@@ -41,8 +42,9 @@ class Digest:
     True
     """
 
-    def __init__(self, projects: pd.DataFrame, lang: str):
+    def __init__(self, projects: pd.DataFrame, lang: str, plan_months: Sequence[str] = ()):
         self.projects = projects
+        self.plan_months = tuple(plan_months)
         self.lang = lang
         self._sector = pd.Categorical(projects["sector"], categories=list(SECTORS)).codes.astype(np.intp)
         invest = projects["investment_cny"].to_numpy(dtype=float, na_value=np.nan)
@@ -54,7 +56,7 @@ class Digest:
         for i, ms in enumerate(projects["months"]):
             pair_rows.extend([i] * len(ms))
             pair_months.extend(ms)
-        self._months = sorted(set(PLAN_MONTHS).union(pair_months))
+        self._months = sorted(set(self.plan_months).union(pair_months))
         code = {m: k for k, m in enumerate(self._months)}
         self._pair_row = np.asarray(pair_rows, dtype=np.intp)
         self._pair_cell = np.asarray([code[m] for m in pair_months], dtype=np.intp) * len(SECTORS) \
@@ -98,7 +100,7 @@ class Digest:
         return int(self._undated[np.asarray(rows, dtype=np.intp)].sum())
 
     def timeline(self, rows: np.ndarray) -> pd.DataFrame:
-        """Milestones per month and sector; index = the plan's months plus any other month seen.
+        """Milestones per month and sector; index = the plan's months (if given) plus any other month seen.
 
         Projects with no date are not in it (see :meth:`undated_count`).
         """
@@ -106,7 +108,7 @@ class Digest:
         chosen[np.asarray(rows, dtype=np.intp)] = True
         cells = self._pair_cell[chosen[self._pair_row]]
         matrix = np.bincount(cells, minlength=len(self._months) * len(SECTORS)).reshape(len(self._months), -1)
-        keep = [m in PLAN_MONTHS or matrix[k].any() for k, m in enumerate(self._months)]
+        keep = [m in self.plan_months or matrix[k].any() for k, m in enumerate(self._months)]
         frame = pd.DataFrame(matrix[keep].astype(int), columns=[s.label(self.lang) for s in SECTORS.values()],
                              index=pd.Index([m for m, k in zip(self._months, keep) if k], name=t("month", self.lang)))
         return frame
@@ -158,12 +160,12 @@ def sector_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     })
 
 
-def timeline(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Milestones per month and sector; index = the plan's months plus any other month seen.
+def timeline(projects: pd.DataFrame, lang: str, plan_months: Sequence[str] = ()) -> pd.DataFrame:
+    """Milestones per month and sector; index = the plan's months (if given) plus any other month seen.
 
     Projects with no date are not in it (see :func:`undated_count`).
     """
-    return Digest(projects, lang).timeline(_all(projects))
+    return Digest(projects, lang, plan_months).timeline(_all(projects))
 
 
 def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFrame, dict]:

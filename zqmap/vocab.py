@@ -87,10 +87,6 @@ PLACE_KINDS: dict[str, Term] = _index(
     Term("site", "地点", "site"),
 )
 
-# The plan's year: the app's month range runs over it.
-PLAN_YEAR = 2024
-PLAN_MONTHS: tuple[str, ...] = tuple(f"{PLAN_YEAR}-{m:02d}" for m in range(1, 13))
-
 
 @dataclass(frozen=True)
 class ExportFormat:

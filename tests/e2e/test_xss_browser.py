@@ -63,7 +63,8 @@ def xss_data(tmp_path_factory, browser_available):
     for f in (BUNDLED_DATA / "geo").iterdir():
         if f.is_file():
             shutil.copy(f, root / "geo" / f.name)
-    text = yaml.safe_dump({"source_document": "xss test", "projects": PROJECTS}, allow_unicode=True, sort_keys=False)
+    text = yaml.safe_dump({**_bundled_header(), "source_document": "xss test", "projects": PROJECTS}, allow_unicode=True,
+                          sort_keys=False)
     (root / "projects.yaml").write_text(text, encoding="utf-8")
     return root
 
@@ -238,3 +239,9 @@ def test_search_text_from_url_is_shown_literally(app_session, xss_app):
     links = caption.first.locator("a").evaluate_all("(els) => els.map((a) => [a.textContent, a.getAttribute('href')])")
     assert [text for text, href in links if text != href] == []
     assert MARKDOWN_Q in caption.first.inner_text()
+
+
+def _bundled_header() -> dict:
+    """The bundled register's header (county, plan year, title, sources)."""
+    data = yaml.safe_load((BUNDLED_DATA / "projects.yaml").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k != "projects"}

@@ -131,7 +131,8 @@ def write_sweep_register(root: Path, projects: list[dict] | None = None) -> Path
     if projects is None:
         precision = {p["id"]: p["precision"] for p in places["places"]}
         projects = sweep_projects(precision)
-    text = yaml.safe_dump({"source_document": "xss sweep", "projects": projects}, allow_unicode=True, sort_keys=False)
+    text = yaml.safe_dump({**_bundled_header(), "source_document": "xss sweep", "projects": projects}, allow_unicode=True,
+                          sort_keys=False)
     (root / "projects.yaml").write_text(text, encoding="utf-8")
     return root
 
@@ -644,3 +645,9 @@ def test_rejected_payloads_give_a_clear_error(tmp_path):
     assert missing == set(), sorted(missing)[:10]
     for p in problems:  # each problem is one printable line
         assert str(p).isprintable(), repr(str(p))
+
+
+def _bundled_header() -> dict:
+    """The bundled register's header (county, plan year, title, sources)."""
+    data = yaml.safe_load((BUNDLED_DATA / "projects.yaml").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k != "projects"}

@@ -22,6 +22,7 @@ import geopandas as gpd
 
 from zqmap.atomic import write_bytes
 from zqmap.filters import Filter, apply, sort_by_due
+from zqmap.i18n import t
 from zqmap.register import Dataset
 from zqmap.vocab import EXPORT_FORMATS
 
@@ -44,6 +45,10 @@ class View:
     @property
     def export_date(self) -> date:
         return self.on or date.today()
+
+    def heading(self, key: str, **kwargs: object) -> str:
+        """The string ``key`` in the view's language, filled with the register header's words."""
+        return t(key, self.lang, **self.dataset.meta.texts(self.lang), **kwargs)
 
     def township_names(self) -> dict[str, str]:
         places = self.dataset.places

@@ -29,7 +29,7 @@ def to_html(view: View) -> bytes:
     m = mapview.full_map(ds, rows, options,
                          js_urls=[_JS_MARK + a.url_path for a in assets.JS],
                          css_urls=[_CSS_MARK + a.url_path for a in assets.CSS])
-    title = t("export_title", view.lang)
+    title = view.heading("export_title")
     caption = " · ".join([
         t("export_filters", view.lang, what=describe(view.flt, view.lang, view.township_names())),
         t("n_projects", view.lang, n=len(view.selected)),

@@ -444,6 +444,7 @@ def page_charset(view: View) -> frozenset[str]:
     ds = view.dataset
     texts: list[str] = [FIXED_CHARS, describe(view.flt, view.lang, view.township_names())]
     texts += [s for pair in STRINGS.values() for s in pair]
+    texts += [x for lang in ("zh", "en") for x in ds.meta.texts(lang).values()]
     for vocab in (SECTORS.values(), MILESTONE_KINDS.values(), PRECISIONS, PLACE_KINDS.values()):
         texts += [x for term in vocab for x in (term.zh, term.en)]
     projects = ds.projects
@@ -1243,7 +1244,7 @@ def draw_notes(fig: Figure, rect: Rect, top: float, view: View, fonts: Fonts, si
         _fig_text(fig, rect.x, y, "\n".join(lines), fonts, size, bold=True, color="#9c2a00", va="top", linespacing=LINE)
         y -= len(lines) * line + 0.06
     what = describe(view.flt, lang, view.township_names())
-    bottom_lines = [fonts.wrap(t(k, lang), rect.w * 72, size - 0.5) for k in ("export_source", "schematic_note")]
+    bottom_lines = [fonts.wrap(view.heading(k), rect.w * 72, size - 0.5) for k in ("export_source", "schematic_note")]
     reserved = sum(len(b) for b in bottom_lines) * (size - 0.5) * LINE / 72 + 0.08
     room = max(1, int((y - rect.y - reserved) / line))
     lines = fonts.wrap(t("export_filters", lang, what=what), rect.w * 72, size, max_lines=room)
@@ -1484,7 +1485,7 @@ def map_page(view: View, records: list[dict], fonts: Fonts, compact: bool, page:
     """Page 1: header, map, legend and notes (plus the table panel if ``compact``)."""
     fig = _new_page()
     lang = view.lang
-    _draw_header(fig, view, fonts, t("export_title", lang), page)
+    _draw_header(fig, view, fonts, view.heading("export_title"), page)
     data = map_data(view, records)
     if compact:
         draw_map(fig, COMPACT_MAP, view, data, fonts)
@@ -1510,10 +1511,10 @@ def table_pages(view: View, fonts: Fonts, first_page_no: int, total: int, pages:
     for i, rows in enumerate(pages):
         fig = _new_page()
         title = t("page_table", lang) if i == 0 else t("table_continued", lang)
-        _draw_header(fig, view, fonts, f"{t('export_title', lang)} — {title}", (first_page_no + i, total))
+        _draw_header(fig, view, fonts, f"{view.heading('export_title')} — {title}", (first_page_no + i, total))
         _fig_text(fig, 0.35, PAGE_SIZE[1] - 0.86, fonts.ellipsize(what, 10.9 * 72, 7.5), fonts, 7.5, va="top")
         draw_table(fig, TABLE_PAGE, columns, rows, fonts, size)
-        _fig_text(fig, 0.35, 0.14, f"{t('export_source', lang)}　{t('schematic_note', lang)}", fonts, 6.5,
+        _fig_text(fig, 0.35, 0.14, f"{view.heading('export_source')}　{t('schematic_note', lang)}", fonts, 6.5,
                   color=MUTED, va="bottom")
         figs.append(fig)
     return figs
@@ -1566,7 +1567,7 @@ def render_pdf(view: View) -> bytes:
     with _RENDER_LOCK, matplotlib.rc_context(_rc()):
         figs = pdf_figures(view)
         buf = io.BytesIO()
-        meta = {"Title": t("export_title", view.lang), "Creator": "zqmap", "Producer": None, "CreationDate": None}
+        meta = {"Title": view.heading("export_title"), "Creator": "zqmap", "Producer": None, "CreationDate": None}
         with PdfPages(buf, metadata=meta) as pdf:
             for fig in figs:
                 pdf.savefig(fig)

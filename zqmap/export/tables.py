@@ -152,8 +152,8 @@ def to_xlsx(view: View) -> bytes:
     from zqmap.naming import describe
 
     about = pd.DataFrame({
-        "": [t("export_title", view.lang), t("export_filters", view.lang, what=describe(view.flt, view.lang, view.township_names())),
-             t("export_date", view.lang, date=view.export_date.isoformat()), t("export_source", view.lang),
+        "": [view.heading("export_title"), t("export_filters", view.lang, what=describe(view.flt, view.lang, view.township_names())),
+             t("export_date", view.lang, date=view.export_date.isoformat()), view.heading("export_source"),
              t("schematic_note", view.lang)],
     })
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
