@@ -6,6 +6,10 @@ Run with ``zqmap serve`` (or ``streamlit run app.py``). The data directory is
 
 from __future__ import annotations
 
+from zqmap.preflight import preflight
+
+preflight(__file__)  # before setup: say in the page what is missing and the command that installs it
+
 import numpy as np
 import streamlit as st
 

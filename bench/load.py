@@ -47,6 +47,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from zqmap.mapview import SHOWN_COUNT_JS
+from zqmap.paths import bundled_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -446,7 +447,7 @@ def _run_in_thread(make_coro, timeout: float):
 def run_load(sessions: int = 20, duration: float = 60.0, single_changes: int = 14, data_dir: Path | None = None,
              log_path: Path | None = None) -> Result:
     """One server, one browser: the single-user phase, then ``sessions`` users for ``duration`` seconds."""
-    data_dir = Path(data_dir or REPO / "data")
+    data_dir = Path(data_dir or bundled_data_dir())
     plan, total = plan_for(data_dir)
     with contextlib.ExitStack() as stack:
         if log_path is None:
@@ -558,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sessions", "-n", type=int, default=20)
     p.add_argument("--duration", "-d", type=float, default=60.0, help="seconds of load")
     p.add_argument("--single-changes", type=int, default=14, help="filter changes of the single user")
-    p.add_argument("--data", type=Path, default=REPO / "data")
+    p.add_argument("--data", type=Path, default=bundled_data_dir())
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results-load.md")
     args = p.parse_args(argv)
     about = machine()  # before the run: the load average is the machine's, not ours

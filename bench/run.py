@@ -52,6 +52,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from synth import make_register  # noqa: E402
 
+from zqmap.paths import bundled_data_dir  # noqa: E402
+
 APPS = {"zqmap": "app.py", "baseline": "bench/baseline_app.py", "bare": "bench/bare_app.py"}
 # What counts as a shown project: (single markers, cluster icons whose text is a count).
 SELECTORS = {
@@ -994,7 +996,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"registers": {}}
     try:
         for label in sizes:
-            path = REPO / "data" if label == "real" else make_register(work / f"zq-{label}", int(label), args.seed)
+            path = bundled_data_dir() if label == "real" else make_register(work / f"zq-{label}", int(label), args.seed)
             reg = count_register(path, label)
             res = results["registers"][label] = {"total": reg.total, "industry": reg.industry, "path": str(path)}
             print(f"N={label}: {reg.total} projects, {reg.industry} industry "

@@ -27,8 +27,10 @@ from pathlib import Path
 import shapely
 from shapely.geometry import Point, shape
 
+from zqmap.paths import bundled_data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-BUNDLED_COUNTIES = REPO / "data" / "geo" / "counties.geojson"
+BUNDLED_COUNTIES = bundled_data_dir() / "geo" / "counties.geojson"
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]
 
 # Township-level names per county (adcode): (zh, pinyin). Only used as name parts.
@@ -208,7 +210,7 @@ def make_register(out_dir: str | Path, n: int, seed: int = 0) -> Path:
     (out / "geo" / "counties.geojson").write_text(geojson, encoding="utf-8")
     places = _places(rng, counties, max(50, n // 5), seed)
     lines = [f"# Synthetic gazetteer for benchmarks: bench/synth.py, seed {seed}, {len(places)} sites.",
-             "# Random points inside the 8 counties of data/geo/counties.geojson; not real places.",
+             "# Random points inside the 8 counties of zqmap/data/geo/counties.geojson; not real places.",
              "places:"]
     for p in places:
         lines += [f"  - id: {p['id']}", f"    name_zh: {_q(p['name_zh'])}", f"    name_en: {_q(p['name_en'])}",

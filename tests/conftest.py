@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from zqmap import paths
+
 REPO = Path(__file__).resolve().parents[1]
-BUNDLED = REPO / "data"
+BUNDLED = paths.bundled_data_dir()
+# The checkout is the app home of the tests (as `streamlit run app.py` makes it): the browser assets
+# `scripts/zq setup` installed are in REPO/static/vendor.
+os.environ[paths.HOME_ENV] = str(REPO)
 
 
 def bundled_header() -> dict:

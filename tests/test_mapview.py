@@ -9,7 +9,7 @@ import folium
 import pytest
 from conftest import project
 
-from zqmap import assets, mapview
+from zqmap import assets, mapview, paths
 from zqmap.escape import script_json
 from zqmap.register import load
 
@@ -30,7 +30,8 @@ def test_no_cdn_urls(dataset):
 def test_asset_urls_point_at_installed_files():
     js, css = assets.app_urls()
     for url in js + css:
-        assert (assets.VENDOR_DIR.parent / url.removeprefix(assets.APP_STATIC_URL)).is_file() or assets.missing()
+        path = paths.static_dir() / url.removeprefix(assets.APP_STATIC_URL)
+        assert path.is_file(), f"{path} is missing: run `zqmap assets install`"
 
 
 def test_base_map_does_not_depend_on_the_filter(dataset):

@@ -21,10 +21,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from zqmap.paths import bundled_data_dir
+
 REPO = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).resolve().parents[2] / "shared/seeds/zuoquan-2024-economic-work-conference.txt"
-PROJECTS_FILE = REPO / "data/projects.yaml"
-PLACES_FILE = REPO / "data/geo/places.yaml"
+PROJECTS_FILE = bundled_data_dir() / "projects.yaml"
+PLACES_FILE = bundled_data_dir() / "geo/places.yaml"
 
 if not SEED.is_file():
     pytest.skip(

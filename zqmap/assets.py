@@ -4,8 +4,11 @@ Stock folium loads Leaflet, jQuery, Bootstrap and plugins from public CDNs, so
 on a network without internet the map is blank. zqmap instead installs the few
 files it needs from the npm registry at setup time (``zqmap assets install``,
 using the ordinary ``npm pack`` client), verifies each tarball's SHA-256, and
-serves them from ``static/vendor/`` (Streamlit static serving) or inlines them
-into standalone HTML exports. Nothing third-party is committed to the repo.
+serves them from ``<home>/static/vendor/`` (:func:`zqmap.paths.vendor_dir`,
+Streamlit static serving) or inlines them into standalone HTML exports. What
+to fetch is the manifest ``zqmap/vendor.toml`` (a package resource). Nothing
+third-party is committed to the repo, and nothing is written inside the
+installed package. (The map's runtime cache is :mod:`zqmap.cache`.)
 
 >>> [a.url_path for a in JS][0]
 'vendor/leaflet/leaflet.js'
@@ -15,17 +18,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.resources
 import mimetypes
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from zqmap import paths
 from zqmap.atomic import write_bytes
-from zqmap.paths import STATIC_DIR, VENDOR_DIR
+from zqmap.paths import APP_STATIC_URL
 
 
 @dataclass(frozen=True)
@@ -36,76 +42,47 @@ class Package:
     files: tuple[tuple[str, str], ...]  # (path inside the tarball's package/, path under vendor/)
 
 
-PACKAGES: tuple[Package, ...] = (
-    Package(
-        "leaflet", "1.9.4", "84c65a256e50657896f54c33bd857b6849ebe94c817803be818bf32a3dde0b77",
-        (("dist/leaflet.js", "leaflet/leaflet.js"), ("dist/leaflet.css", "leaflet/leaflet.css"),
-         ("dist/images/layers.png", "leaflet/images/layers.png"),
-         ("dist/images/layers-2x.png", "leaflet/images/layers-2x.png"),
-         ("dist/images/marker-icon.png", "leaflet/images/marker-icon.png"),
-         ("dist/images/marker-icon-2x.png", "leaflet/images/marker-icon-2x.png"),
-         ("dist/images/marker-shadow.png", "leaflet/images/marker-shadow.png"),
-         ("LICENSE", "leaflet/LICENSE")),
-    ),
-    Package(
-        "leaflet.markercluster", "1.5.3", "fc6b0b1d00b6c708ae54e43ee4a11ac345e41660e19f0a570190bb35babb1a1c",
-        (("dist/leaflet.markercluster.js", "leaflet.markercluster/leaflet.markercluster.js"),
-         ("dist/MarkerCluster.css", "leaflet.markercluster/MarkerCluster.css"),
-         ("dist/MarkerCluster.Default.css", "leaflet.markercluster/MarkerCluster.Default.css"),
-         ("MIT-LICENCE.txt", "leaflet.markercluster/MIT-LICENCE.txt")),
-    ),
-    Package(
-        "leaflet.fullscreen", "3.0.2", "1067196073eba159d06973ceeede9bc3cb289bd213dc2434d3539d20084c2a04",
-        (("Control.FullScreen.js", "leaflet.fullscreen/Control.FullScreen.js"),
-         ("Control.FullScreen.css", "leaflet.fullscreen/Control.FullScreen.css"),
-         ("icon-fullscreen.svg", "leaflet.fullscreen/icon-fullscreen.svg"),
-         ("LICENSE", "leaflet.fullscreen/LICENSE")),
-    ),
-)
-
-
 @dataclass(frozen=True)
 class Asset:
     url_path: str  # relative to the static root, e.g. vendor/leaflet/leaflet.js
 
     @property
     def path(self) -> Path:
-        return VENDOR_DIR.parent / self.url_path
+        return paths.static_dir() / self.url_path
 
 
+def _manifest() -> dict:
+    return tomllib.loads(importlib.resources.files("zqmap").joinpath("vendor.toml").read_text(encoding="utf-8"))
+
+
+_MANIFEST = _manifest()
+PACKAGES: tuple[Package, ...] = tuple(
+    Package(p["name"], p["version"], p["sha256"], tuple((src, dest) for src, dest in p["files"]))
+    for p in _MANIFEST["package"])
 # Load order matters: Leaflet first, then plugins.
-JS: tuple[Asset, ...] = (
-    Asset("vendor/leaflet/leaflet.js"),
-    Asset("vendor/leaflet.markercluster/leaflet.markercluster.js"),
-    Asset("vendor/leaflet.fullscreen/Control.FullScreen.js"),
-)
-CSS: tuple[Asset, ...] = (
-    Asset("vendor/leaflet/leaflet.css"),
-    Asset("vendor/leaflet.markercluster/MarkerCluster.css"),
-    Asset("vendor/leaflet.markercluster/MarkerCluster.Default.css"),
-    Asset("vendor/leaflet.fullscreen/Control.FullScreen.css"),
-)
-
-# Where Streamlit serves static/ (server.enableStaticServing, see .streamlit/config.toml).
-APP_STATIC_URL = "/app/static/"
+JS: tuple[Asset, ...] = tuple(Asset(f"vendor/{f}") for f in _MANIFEST["js"])
+CSS: tuple[Asset, ...] = tuple(Asset(f"vendor/{f}") for f in _MANIFEST["css"])
+del _MANIFEST
 
 
 class AssetsMissing(RuntimeError):
     """Raised when the browser assets are not installed."""
 
 
-def all_files() -> list[Path]:
-    """Every file the installer puts under ``static/vendor``."""
-    return [VENDOR_DIR / dest for pkg in PACKAGES for _, dest in pkg.files]
+def all_files(vendor_dir: Path | None = None) -> list[Path]:
+    """Every file the installer puts under the vendor directory."""
+    root = paths.vendor_dir() if vendor_dir is None else vendor_dir
+    return [root / dest for pkg in PACKAGES for _, dest in pkg.files]
 
 
-def missing() -> list[Path]:
-    """Installed files that are absent (empty when everything is in place)."""
-    return [p for p in all_files() if not p.is_file()]
+def missing(vendor_dir: Path | None = None) -> list[Path]:
+    """Installed files that are absent or empty (empty list when everything is in place)."""
+    return [p for p in all_files(vendor_dir) if not p.is_file() or p.stat().st_size == 0]
 
 
-def install(force: bool = False, vendor_dir: Path = VENDOR_DIR) -> list[Path]:
+def install(force: bool = False, vendor_dir: Path | None = None) -> list[Path]:
     """Fetch the pinned packages with ``npm pack``, verify them and unpack the needed files."""
+    vendor_dir = paths.vendor_dir() if vendor_dir is None else vendor_dir
     npm = shutil.which("npm")
     if npm is None:
         raise AssetsMissing("npm is needed once to install the map's browser assets "
@@ -172,25 +149,3 @@ def inline_css(asset: Asset) -> str:
 def inline_js(asset: Asset) -> str:
     """The script's text, safe to put inside a ``<script>`` element."""
     return asset.path.read_text(encoding="utf-8").replace("</script", "<\\/script")
-
-
-def publish_json(prefix: str, text: str, keep: int) -> str | None:
-    """Serve ``text`` as ``static/cache/<prefix>-<hash>.json`` and return its app URL.
-
-    Named by content, so browsers may cache it for good and a data change gets a
-    new URL. Written once (atomically); only the ``keep`` newest files per prefix
-    stay. Returns ``None`` if the static directory is not writable: callers then
-    embed the data instead.
-    """
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-    name = f"{prefix}-{digest}.json"
-    path = STATIC_DIR / "cache" / name
-    if not path.exists():
-        try:
-            write_bytes(path, text.encode("utf-8"), force=True)
-        except OSError:
-            return None
-        files = sorted(path.parent.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in files[keep:]:
-            old.unlink(missing_ok=True)
-    return APP_STATIC_URL + "cache/" + name

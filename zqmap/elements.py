@@ -4,6 +4,7 @@ branca's ``MacroElement.render`` wraps each rendered piece (header, html,
 script) in a new ``Element(text)``, which compiles that text as a Jinja
 template. For our elements the text can be large (row lists, layer data: tens
 of kB), so that compile was most of the cost of drawing a filter change.
+Importing this module checks the branca and folium versions (:mod:`zqmap._compat`).
 :class:`Macro` adds the text as it is. Data text is still HTML-escaped (braces
 included) where it is built, for folium's own elements that do recompile.
 
@@ -25,6 +26,10 @@ from __future__ import annotations
 import folium
 from branca.element import Element, MacroElement
 from folium.elements import ElementAddToElement
+
+from zqmap import _compat
+
+_compat.check(__name__, "branca", "folium")
 
 
 class _Text(Element):

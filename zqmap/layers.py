@@ -1,4 +1,5 @@
-"""Declarative map layers: one YAML file per layer in ``layers/``.
+"""Declarative map layers: one YAML file per layer in ``layers/``
+(the bundled ones: ``zqmap/data/layers/``, :func:`zqmap.paths.bundled_layers_dir`).
 
 A layer file says what data it draws (``source`` + ``where``), how (``style``),
 its name in the layer control (``title``, zh/en), whether it has name labels and
@@ -23,13 +24,13 @@ import geopandas as gpd
 import yaml
 from jinja2 import Template
 
-from zqmap import assets
+from zqmap import cache
 from zqmap.elements import Macro
 from zqmap.escape import html_text, script_json
-from zqmap.paths import REPO_ROOT
+from zqmap.paths import bundled_layers_dir
 from zqmap.register import Dataset
 
-LAYERS_DIR = REPO_ROOT / "layers"
+LAYERS_DIR = bundled_layers_dir()
 SOURCES = ("counties", "places")
 
 
@@ -78,7 +79,7 @@ class Layer:
         """
         fg = folium.FeatureGroup(name=html_text(self.title.get(ctx.lang, self.title["en"])), show=self.show)
         text = layer_json(self, ctx)
-        url = None if ctx.inline else assets.publish_json("layer", text, keep=64)
+        url = None if ctx.inline else cache.publish_json("layer", text, keep=64)
         LayerScript(data=None if url else text, url=url).add_to(fg)
         fg.add_to(m)
         return fg

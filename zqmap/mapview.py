@@ -33,13 +33,12 @@ import folium
 import numpy as np
 from jinja2 import Template
 
-from zqmap import assets, layers
+from zqmap import assets, cache, layers
 from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
 from zqmap.escape import script_json
 from zqmap.export.tables import format_yi
 from zqmap.i18n import t
-from zqmap.paths import STATIC_DIR
 from zqmap.register import Dataset
 from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTORS
 
@@ -123,7 +122,7 @@ def features_json(ds: Dataset, lang: str, gcj02: bool = False) -> str:
 
 
 def publish_features(ds: Dataset, lang: str, gcj02: bool = False) -> str | None:
-    """Write the features JSON under ``static/cache/`` (named by its hash) and return its URL.
+    """Write the features JSON to the cache (:mod:`zqmap.cache`) (named by its hash) and return its URL.
 
     The browser then fetches the project data once and caches it; each app rerun
     sends only the small map script. Returns ``None`` if the static directory is
@@ -131,9 +130,9 @@ def publish_features(ds: Dataset, lang: str, gcj02: bool = False) -> str | None:
     """
     key = (str(ds.data_dir), ds.fingerprint, id(ds.projects), lang, gcj02)
     url = _PUBLISHED.get(key)
-    if url and (STATIC_DIR / "cache" / url.rsplit("/", 1)[-1]).exists():
+    if url and cache.is_published(url):
         return url
-    url = assets.publish_json("features", features_json(ds, lang, gcj02), keep=16)
+    url = cache.publish_json("features", features_json(ds, lang, gcj02), keep=16)
     if url:
         _PUBLISHED[key] = url
     return url
@@ -372,7 +371,7 @@ class MapOptions:
 def _shift(options: MapOptions):
     if not options.gcj02:
         return None
-    from zqmap.geo import wgs84_to_gcj02
+    from zqmap.gcj02 import wgs84_to_gcj02
 
     return wgs84_to_gcj02
 

@@ -10,7 +10,8 @@ per-sector project groups and the layer control are rendered, with
 arguments ``st_folium`` would have given it.
 
 This leans on streamlit-folium internals (``_component_func`` and the
-``_get_*_string`` helpers), so the version is pinned in requirements.txt and
+``_get_*_string`` helpers), so importing this module checks the versions
+(:mod:`zqmap._compat`), the version is pinned in requirements.txt and
 ``tests/test_st_map.py`` checks that the arguments equal a plain ``st_folium``
 call's.
 """
@@ -28,8 +29,10 @@ import folium
 import streamlit_folium
 from streamlit_folium import st_folium
 
-from zqmap import mapview
+from zqmap import _compat, mapview
 from zqmap.register import Dataset
+
+_compat.check(__name__, "streamlit", "streamlit-folium", "folium")
 
 RETURNED_OBJECTS = ["last_object_clicked_popup"]
 _COMPONENT = streamlit_folium._component_func  # the real one, whatever a first render patches in meanwhile

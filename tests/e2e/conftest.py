@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from zqmap.mapview import SHOWN_COUNT_JS
+from zqmap.paths import bundled_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
-BUNDLED_DATA = REPO / "data"
+BUNDLED_DATA = bundled_data_dir()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-background-networking", "--disable-component-update",

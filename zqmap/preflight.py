@@ -1,0 +1,67 @@
+"""Before setup: the app says in the page what is missing and the one command that installs it.
+
+Many Streamlit users start an app with ``streamlit run app.py`` on a fresh clone,
+before any setup: zqmap's dependencies (geopandas, …) or the map's browser
+assets are then missing, and the page would show a traceback or an empty map.
+:func:`preflight`, called at the very top of ``app.py``, checks first and
+explains in Chinese and English, naming the command (``scripts/zq run`` in a
+checkout). Missing Python packages stop the page; missing browser assets only
+warn (the filters and the table still work).
+
+It imports only the standard library, Streamlit (which is running the page) and
+zqmap modules that need nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from zqmap import _compat, assets, paths
+
+CHECKOUT_COMMAND = "scripts/zq run"
+ASSETS_COMMAND = "zqmap assets install"
+
+
+def missing_distributions() -> list[str]:
+    """Distributions zqmap imports that cannot be found, e.g. ``["geopandas", "PyYAML"]``."""
+    return sorted({dist for module, dist in _compat.IMPORTS.items() if importlib.util.find_spec(module) is None})
+
+
+def is_checkout(home: Path) -> bool:
+    """Whether ``home`` is a zqmap checkout (it has the setup script)."""
+    return (home / "scripts" / "zq").is_file()
+
+
+def missing_packages_text(absent: list[str]) -> str:
+    names = ", ".join(absent)
+    return (f"**zqmap 尚未安装完成**：缺少 Python 包 {names}。请在项目目录中运行下面这一条命令，"
+            f"它会安装所需的一切并启动地图。\n\n"
+            f"**zqmap is not set up yet**: the Python packages {names} are missing. Run this one command in the "
+            f"project directory; it installs everything and starts the map.")
+
+
+def missing_assets_text(n: int, vendor_dir: Path) -> str:
+    return (f"**地图文件未安装**：缺少 {n} 个浏览器文件（Leaflet 等，应在 `{vendor_dir}`），地图无法显示；"
+            f"筛选和表格仍可使用。请运行下面这一条命令（只需联网一次）。\n\n"
+            f"**The map's browser files are not installed**: {n} file(s) (Leaflet and plugins, expected in "
+            f"`{vendor_dir}`) are missing, so the map cannot be drawn; filters and tables still work. "
+            f"Run this one command (it needs the npm registry once).")
+
+
+def preflight(script: str | os.PathLike) -> None:
+    """Make ``script``'s directory the app home, then stop or warn in the page if setup is incomplete."""
+    import streamlit as st
+
+    home = paths.use_home(script)
+    checkout = is_checkout(home)
+    absent = missing_distributions()
+    if absent:
+        st.error(missing_packages_text(absent))
+        st.code(CHECKOUT_COMMAND if checkout else "pip install zqmap-*.whl", language="bash")
+        st.stop()
+    gone = assets.missing()
+    if gone:
+        st.warning(missing_assets_text(len(gone), paths.vendor_dir()))
+        st.code(CHECKOUT_COMMAND if checkout else ASSETS_COMMAND, language="bash")
