@@ -37,11 +37,11 @@ from zqmap import assets, layers
 from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
 from zqmap.escape import script_json
-from zqmap.export.tables import format_yi
+from zqmap.fmt import milestone, quantity
 from zqmap.i18n import t
 from zqmap.paths import STATIC_DIR
 from zqmap.register import Dataset
-from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTORS
+from zqmap.vocab import PRECISION_BY_KEY, SECTORS
 
 BASEMAPS = ("none", "osm", "gaode", "tianditu")
 MAP_BACKGROUND = "#eef0ea"  # readable with no tiles at all
@@ -56,18 +56,6 @@ def tianditu_key() -> str | None:
 # The store: per-project display data, escaped, in the chosen language
 
 
-def _fmt_quantity(q: dict, lang: str) -> str:
-    value, unit = q["value"], q["unit"]
-    if unit in ("CNY", "CNY/yr") and value >= 1e7:
-        text = format_yi(value, lang)
-        if unit == "CNY/yr":
-            text += "/年" if lang == "zh" else "/yr"
-    else:
-        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
-        text += f" {unit}"
-    return f"{QUANTITY_KINDS[q['kind']].label(lang)}: {text}"
-
-
 def feature_record(row, lang: str, shift=None) -> dict:
     """The escaped display data of one project (keys are short: it is sent for every project)."""
     geom = row.geometry if shift is None else shift(row.geometry)
@@ -75,14 +63,12 @@ def feature_record(row, lang: str, shift=None) -> dict:
     name, other = (row["name_zh"], row["name_en"]) if lang == "zh" else (row["name_en"], row["name_zh"])
     place = row["place_zh"] if lang == "zh" else row["place_en"]
     precision = row["precision"]
-    note_key = "note" if lang == "zh" else "note_en"
     rec = {
         "y": round(point.y, 6), "x": round(point.x, 6), "s": row["sector"], "p": precision,
         "id": _esc(row["id"]), "n": _esc(name), "o": _esc(other), "pl": _esc(place),
         "src": _esc(row["source_ref"]),
-        "ms": [[_esc(m["month"]), _esc(MILESTONE_KINDS[m["kind"]].label(lang)), _esc(m.get(note_key) or m["note"])]
-               for m in row["milestones"]],
-        "q": [_esc(_fmt_quantity(q, lang)) for q in row["quantities"]],
+        "ms": [_esc(milestone(m, lang)) for m in row["milestones"]],
+        "q": [_esc(quantity(q, lang)) for q in row["quantities"]],
         "sm": _esc(row["summary_zh"] if lang == "zh" else row["summary_en"]),
     }
     if geom.geom_type in ("LineString", "MultiLineString"):
@@ -194,7 +180,7 @@ window.zqmap = (function () {
     var prec = D.precisions[f.p];
     if (D.approx[f.p]) { prec += '<div class="zq-approx">' + D.approx[f.p] + '</div>'; }
     rows += '<tr><td>' + L_.precision + '</td><td>' + prec + '</td></tr>';
-    var ms = f.ms.length ? f.ms.map(function (m) { return m[0] + ' ' + m[1] + (m[2] ? '：' + m[2] : ''); }).join('<br>') : L_.no_date;
+    var ms = f.ms.length ? f.ms.join('<br>') : L_.no_date;
     rows += '<tr><td>' + L_.milestones + '</td><td>' + ms + '</td></tr>';
     if (f.q.length) { rows += '<tr><td>' + L_.quantities + '</td><td>' + f.q.join('<br>') + '</td></tr>'; }
     if (f.sm) { rows += '<tr><td>' + L_.summary_field + '</td><td>' + f.sm + '</td></tr>'; }

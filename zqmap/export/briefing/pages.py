@@ -25,7 +25,8 @@ from zqmap.export.briefing.table import (
     table_columns,
     table_rows,
 )
-from zqmap.export.tables import flat_records, format_yi
+from zqmap.export.tables import flat_records
+from zqmap.fmt import format_yi, label_sep
 from zqmap.i18n import t
 from zqmap.naming import describe
 
@@ -42,8 +43,7 @@ def _draw_header(fig: Figure, view: View, fonts: Fonts, title: str, page: tuple[
     parts = [t("n_of_total", lang, n=n, total=len(view.dataset.projects))]
     invest = pd.to_numeric(view.selected["investment_cny"], errors="coerce").sum(min_count=1)
     if pd.notna(invest) and invest > 0:
-        sep = "：" if lang == "zh" else ": "
-        parts.append(t("total_investment", lang) + sep + format_yi(float(invest), lang))
+        parts.append(t("total_investment", lang) + label_sep(lang) + format_yi(float(invest), lang))
     fig_text(fig, 0.35, h - 0.66, "  ·  ".join(parts), fonts, 8.5, color=MUTED, va="top")
     fig_text(fig, w - 0.35, h - 0.3, t("export_date", lang, date=view.export_date.isoformat()), fonts, 8.5,
               color=MUTED, ha="right", va="top")

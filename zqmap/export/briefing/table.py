@@ -25,9 +25,8 @@ from zqmap.export.briefing.style import (
     marker_style,
     number_size,
 )
-from zqmap.export.tables import format_yi
+from zqmap.fmt import format_yi, milestone_text
 from zqmap.i18n import t
-from zqmap.vocab import MILESTONE_KINDS
 
 
 @dataclass(frozen=True)
@@ -116,14 +115,7 @@ def _milestones(milestones: list[dict], lang: str, notes: bool) -> str:
     """One line per milestone (month, kind, note) or, compact, all on one line."""
     if not milestones:
         return t("no_date", lang)
-    parts = []
-    for m in milestones:
-        text = f"{m['month']} {MILESTONE_KINDS[m['kind']].label(lang)}"
-        note = (m.get("note_en") if lang == "en" else None) or m.get("note") or ""
-        if notes and note:
-            text += f"（{note}）" if lang == "zh" else f" ({note})"
-        parts.append(text)
-    return "\n".join(parts) if notes else "; ".join(parts)
+    return milestone_text(milestones, lang, sep="\n" if notes else "; ", notes=notes)
 
 
 def lay_out_rows(rows: Sequence[TableRow], columns: Sequence[Column], fonts: Fonts, size: float) -> list[LaidRow]:
