@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from zqmap.i18n import t
-from zqmap.vocab import MILESTONE_KINDS, QUANTITY_KINDS
+from zqmap.vocab import MARKER_STYLES, MILESTONE_KINDS, PRECISIONS, QUANTITY_KINDS
 
 MONEY_UNITS = {"CNY": "", "CNY/yr": "per_year"}  # amounts in CNY, written in 亿元 / CNY bn
 MONEY_MIN = 1e7  # smaller amounts are written in plain yuan
@@ -106,3 +106,27 @@ def milestone(m: dict, lang: str, note: bool = True) -> str:
 def milestone_text(milestones: list[dict], lang: str, sep: str = "; ", notes: bool = True) -> str:
     """A project's milestones on one line (or joined by ``sep``)."""
     return sep.join(milestone(m, lang, notes) for m in milestones)
+
+
+def or_list(items: list[str], lang: str) -> str:
+    """``a或b`` / ``a or b``; three or more: ``a、b或c`` / ``a, b or c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    if lang == "zh":
+        return "、".join(items[:-1]) + "或" + items[-1]
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def precision_legend(lang: str) -> list[tuple[str, str, str]]:
+    """The legend of the marker styles: (style, an example precision, text), in vocabulary order.
+
+    >>> [text for _, _, text in precision_legend("zh")]
+    ['实心：确切位置或村庄', '空心：乡镇驻地', '虚线：全县（位置未定）']
+    """
+    out = []
+    for key, style in MARKER_STYLES.items():
+        levels = [p for p in PRECISIONS if p.style == key]
+        if levels:
+            text = style.label(lang) + label_sep(lang) + or_list([p.label(lang) for p in levels], lang)
+            out.append((key, levels[0].key, text))
+    return out

@@ -630,7 +630,7 @@ def _read_counties(path: Path, label: str, problems: list[Problem]) -> gpd.GeoDa
 
 
 def fingerprint(data_dir: str | Path | None = None) -> str:
-    """A short hash of the data files' names, sizes and modification times.
+    """A short hash of the data files' (and layer files') names, sizes and modification times.
 
     Cheap to compute on every app rerun: it changes when a file is edited, so
     caches keyed on it pick up a register changed on disk.
@@ -643,6 +643,9 @@ def fingerprint(data_dir: str | Path | None = None) -> str:
             h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns};".encode())
         except OSError:
             h.update(f"{rel}:missing;".encode())
+    from zqmap import layers  # the layer files travel with the data: an edited one is a new version
+
+    h.update(f"layers:{layers.layers_dir(root).resolve()}:{layers.stamp(layers.layers_dir(root))};".encode())
     return h.hexdigest()[:16]
 
 
@@ -666,6 +669,11 @@ def _load(data_dir: str | Path | None) -> _Result:
     places = _check_places(places_data, PLACES_FILE, county, problems)
     projects_data = _read_yaml(root / PROJECTS_FILE, PROJECTS_FILE, problems)
     rows = _check_projects(projects_data, PROJECTS_FILE, places, place_ids, county, problems)
+    if counties is not None and not problems:
+        from zqmap import layers
+
+        columns = {"counties": counties.columns, "places": [*_Place.__dataclass_fields__, "geometry"]}
+        problems += layers.problems(layers.layers_dir(root), columns)
     if problems:
         problems.sort(key=lambda p: (p.file, p.line, p.record, p.field))
         return result

@@ -222,9 +222,10 @@ def detail_table(row: pd.Series, lang: str) -> pd.DataFrame:
     """Every field of one project as a two-column table (field, value)."""
     place = row["place_zh"] if lang == "zh" else row["place_en"]
     township = row["township_zh"] if lang == "zh" else row["township_en"]
-    precision = PRECISION_BY_KEY[row["precision"]].label(lang)
-    if row["precision"] in ("township", "county"):
-        precision += " — " + t("precision_note", lang, what=PRECISION_BY_KEY[row["precision"]].label(lang))
+    level = PRECISION_BY_KEY[row["precision"]]
+    precision = level.label(lang)
+    if level.approximate:  # drawn hollow or dashed: say where it stands in for
+        precision += " — " + t("precision_note", lang, what=level.label(lang))
     items = [
         (t("name", lang), f"{row['name_zh']} / {row['name_en']}"),
         (t("sector", lang), SECTORS[row["sector"]].label(lang) + (f" · {row['category']}" if row["category"] else "")),

@@ -35,16 +35,19 @@ and every layout decision is a pure function of the data and the filter.
 >>> view = View.of(load(), Filter(sectors=("industry",), month_from="2024-03", month_to="2024-06"), "zh", on=date(2024, 7, 1))
 >>> render_pdf(view)[:5]
 b'%PDF-'
+
 The package: :mod:`.fonts` (discovery, subsetting, measuring), :mod:`.layout`
 (pure geometry: frames, marker spreading, label placement), :mod:`.style`
-(symbols and text), :mod:`.draw` (the map and its legend), :mod:`.table` (the
-project table) and :mod:`.pages` (page assembly and the two exporters).
+(symbols and text), :mod:`.draw` (the map, every layer drawn from its layer file),
+:mod:`.legend`, :mod:`.table` (the project table) and :mod:`.pages` (page assembly and
+the two exporters).
 """
 
 from zqmap.export import View
-from zqmap.export.briefing.draw import MapData, draw_legend, draw_map, legend_items, map_data
+from zqmap.export.briefing.draw import MapData, draw_map, map_data
 from zqmap.export.briefing.fonts import Fonts, page_charset, page_fonts, system_cjk_faces
 from zqmap.export.briefing.layout import FULL_MAP, Frame, Placed, Rect, frame_for, place_label, place_markers
+from zqmap.export.briefing.legend import draw_legend, legend_items
 from zqmap.export.briefing.pages import PNG_DPI, PNG_TABLE_MAX, pdf_figures, png_figure, render_pdf, render_png
 from zqmap.export.briefing.style import MARKER_SPACING_PT, PAGE_SIZE, marker_style
 

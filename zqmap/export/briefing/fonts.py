@@ -26,11 +26,13 @@ from matplotlib import font_manager
 from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font, LoadFlags
 
+from zqmap import layers
 from zqmap.atomic import write_bytes
 from zqmap.export import View
-from zqmap.i18n import STRINGS
+from zqmap.fmt import precision_legend
+from zqmap.i18n import LANGS, STRINGS
 from zqmap.naming import describe
-from zqmap.vocab import MILESTONE_KINDS, PLACE_KINDS, PRECISIONS, SECTORS
+from zqmap.vocab import MARKER_STYLES, MILESTONE_KINDS, PLACE_KINDS, PRECISIONS, SECTORS
 
 FONT_FAMILY = "Noto Sans CJK SC"
 FONT_FILES = "/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc"
@@ -311,7 +313,9 @@ def page_charset(view: View) -> frozenset[str]:
     ds = view.dataset
     texts: list[str] = [FIXED_CHARS, describe(view.flt, view.lang, view.township_names())]
     texts += [s for pair in STRINGS.values() for s in pair]
-    for vocab in (SECTORS.values(), MILESTONE_KINDS.values(), PRECISIONS, PLACE_KINDS.values()):
+    texts += [text for lang in LANGS for _, _, text in precision_legend(lang)]
+    texts += [title for layer in layers.load_for(ds.data_dir) for title in (layer.name("zh"), layer.name("en"))]
+    for vocab in (SECTORS.values(), MILESTONE_KINDS.values(), PRECISIONS, PLACE_KINDS.values(), MARKER_STYLES.values()):
         texts += [x for term in vocab for x in (term.zh, term.en)]
     projects = ds.projects
     for col in ("name_zh", "name_en", "place_zh", "place_en", "township_zh", "township_en"):

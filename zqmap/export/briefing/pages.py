@@ -12,9 +12,10 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from zqmap.export import View, exporter
-from zqmap.export.briefing.draw import draw_legend, draw_map, map_data
+from zqmap.export.briefing.draw import draw_map, map_data
 from zqmap.export.briefing.fonts import Fonts, page_fonts
 from zqmap.export.briefing.layout import COMPACT_MAP, COMPACT_SIDE, COMPACT_TABLE, FULL_MAP, FULL_SIDE, TABLE_PAGE, Rect
+from zqmap.export.briefing.legend import draw_legend
 from zqmap.export.briefing.style import LINE, MUTED, PAGE_SIZE, TABLE_SIZE, fig_text
 from zqmap.export.briefing.table import (
     LaidRow,
@@ -91,16 +92,17 @@ def map_page(view: View, records: list[dict], fonts: Fonts, compact: bool, page:
     lang = view.lang
     _draw_header(fig, view, fonts, t("export_title", lang), page)
     data = map_data(view, records)
+    defs = [item.layer for item in data.layers]
     if compact:
         draw_map(fig, COMPACT_MAP, view, data, fonts)
-        y = draw_legend(fig, COMPACT_SIDE, COMPACT_SIDE.top, lang, fonts, 6.5, one_per_row=False)
+        y = draw_legend(fig, COMPACT_SIDE, COMPACT_SIDE.top, lang, fonts, 6.5, one_per_row=False, layer_defs=defs)
         draw_notes(fig, COMPACT_SIDE, y - 0.04, view, fonts, 6.5)
         columns = table_columns(lang, compact=True)
         size, laid = fit_table(table_rows(view, records, compact=True), columns, fonts, COMPACT_TABLE.h)
         draw_table(fig, COMPACT_TABLE, columns, laid, fonts, size)
     else:
         draw_map(fig, FULL_MAP, view, data, fonts)
-        y = draw_legend(fig, FULL_SIDE, FULL_SIDE.top, lang, fonts, 7.5, one_per_row=True)
+        y = draw_legend(fig, FULL_SIDE, FULL_SIDE.top, lang, fonts, 7.5, one_per_row=True, layer_defs=defs)
         draw_notes(fig, FULL_SIDE, y - 0.12, view, fonts, 7.5, extra=extra_note)
     return fig
 

@@ -21,6 +21,7 @@ from zqmap.export.briefing.style import (
     MUTED,
     SUB,
     ZEBRA,
+    add_symbol,
     fig_text,
     marker_style,
     number_size,
@@ -191,9 +192,7 @@ def _draw_numbers(fig: Figure, cx: float, top: float, laid: Sequence[LaidRow], f
         st = marker_style(lr.row.sector, lr.row.precision)
         scale = min(1.0, (3 * lr.unit * 72 - 1.5) / (MARKER_PT * max(MARKER_SCALE.values())))
         cy = y - 1.5 * lr.unit
-        fig.add_artist(Line2D([cx], [cy], marker=st["marker"], markersize=st["size"] * scale,
-                              markerfacecolor=st["face"], markeredgecolor=st["edge"], markeredgewidth=st["edge_width"],
-                              linestyle="none", transform=fig.dpi_scale_trans))
+        add_symbol(fig, cx, cy, st, st["size"] * scale, fig.dpi_scale_trans)
         fig_text(fig, cx, cy + st["text_dy"] * scale / 72, str(lr.row.no), fonts, number_size(lr.row.no, st["number_pt"]) * scale,
                   bold=True, color=st["text"], ha="center", va="center_baseline")
         y -= lr.height
