@@ -149,9 +149,9 @@ def test_a_new_layer_file_shows_in_the_web_map_and_its_legend(with_villages, dat
     n = int((with_villages.places["kind"] == "village").sum())
     assert len(doc["points"]) == n == 10
     assert doc["dot"]["fillColor"] == "#0a6e5c" and doc["dot"]["radius"] == 3
-    assert len(doc["labels"]) == n and "zq-village" in doc["labels"][0][2]
+    assert len(doc["labels"]) == n and "zq-village zq-l-villages" in doc["labels"][0][2]
     page = _page(m)
-    assert ".zq-label.zq-village { color: #0a6e5c; font-size: 11px; font-weight: normal; }" in page
+    assert ".zq-label.zq-l-villages { color: #0a6e5c; font-size: 11px; font-weight: normal; }" in page
     legend = next(c for c in m._children.values() if isinstance(c, mapview.Legend))
     entries = json.loads(legend.layers)
     assert [e[1] for e in entries] == ["相邻县", "左权县界", "乡镇驻地", "行政村点位"]

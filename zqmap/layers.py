@@ -158,13 +158,16 @@ class LayerScript(Macro):
 
 
 def label_css(layers: Iterable[Layer]) -> str:
-    """CSS rules for the layers' label classes (colour, size, weight from the layer files)."""
+    """CSS rules for each layer's labels (colour, size, weight from the layer file).
+
+    Each rule targets the layer's own class ``zq-l-<id>``, so two layers sharing a
+    ``label.class`` (the hook for extra CSS such as letter spacing) keep their own looks.
+    """
     rules = []
     for layer in layers:
         if layer.label:
             st = layer.label_style()
-            css = html_text(layer.label.get("class", "zq-label"))
-            rules.append(f".zq-label.{css} {{ color: {st['color']}; font-size: {st['size']:g}px;"
+            rules.append(f".zq-label.zq-l-{layer.id} {{ color: {st['color']}; font-size: {st['size']:g}px;"
                          f" font-weight: {'bold' if st['bold'] else 'normal'}; }}")
     return "\n".join(rules)
 
@@ -204,7 +207,7 @@ def layer_json(layer: Layer, ctx: Context) -> str:
     }
     if layer.label:
         col = f"{layer.label.get('field', 'name')}_{'zh' if ctx.lang == 'zh' else 'en'}"
-        css = html_text(layer.label.get("class", "zq-label"))
+        css = f'{html_text(layer.label.get("class", "zq-label"))} zq-l-{layer.id}'
         dx, dy = layer.label.get("offset", (0, 0))
         for text, geom in zip(rows[col], rows.geometry):
             point = geom.geom_type == "Point"
