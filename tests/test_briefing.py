@@ -340,3 +340,27 @@ def test_drawing_crs_is_the_focus_countys_utm_zone(ds):
     assert briefing.draw.draw_crs(ds.counties) == "EPSG:32649"  # Zuoquan, 113.4° E
     south = ds.counties.assign(geometry=ds.counties.geometry.translate(-184.0, -70.0))  # ~70.6° W, 33° S
     assert briefing.draw.draw_crs(south) == "EPSG:32719"
+
+
+# --------------------------------------------------------------------------
+# Marker styles from the precision vocabulary
+
+
+def test_marker_styles_follow_the_precision_vocabulary(full_zh):
+    from matplotlib.collections import PathCollection
+
+    from zqmap.fmt import precision_legend
+    from zqmap.vocab import PRECISION_BY_KEY
+
+    fig = briefing.pdf_figures(full_zh)[0]
+    dashed = [c for c in fig.findobj(PathCollection) if any(ls[1] for ls in c.get_linestyle())]
+    drawn = sum(len(c.get_offsets()) for c in dashed)
+    county_wide = int((full_zh.selected["precision"] == "county").sum())
+    # Every county-wide project on the map, plus the legend's example.
+    assert county_wide > 0 and drawn == county_wide + 1
+    texts = [a.get_text() for a in fig.findobj(Text)]
+    assert all(text in texts for _, _, text in precision_legend("zh"))
+    for key, level in PRECISION_BY_KEY.items():
+        st = briefing.marker_style("industry", key)
+        assert (st["dashes"] is not None) == (level.style == "dashed")
+        assert (st["face"] == "#ffffff") == (level.style != "filled")
