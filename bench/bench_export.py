@@ -1,7 +1,7 @@
 """Time the static briefing exports against a plain geopandas plot.
 
 For the full-county view (every project, Chinese), times the PDF and PNG
-exporters of :mod:`zqmap.export.static` and, in the same run, a baseline: a
+exporters of :mod:`zqmap.export.briefing` and, in the same run, a baseline: a
 plain ``GeoDataFrame.plot()`` of the same projects over the county saved with
 ``savefig`` to PDF and to PNG (200 dpi). Each is the median of five runs after
 one warm-up run, in wall-clock and CPU time, the two alternating. Also reports the one-time costs the medians leave out: the
@@ -35,9 +35,10 @@ import matplotlib.pyplot as plt
 
 from zqmap.export import (
     View,
+    briefing,
     render,
-    static,
 )
+from zqmap.export.briefing import fonts as briefing_fonts
 from zqmap.filters import Filter
 from zqmap.register import load
 
@@ -88,12 +89,12 @@ def compare(ours: Callable[[], bytes], base: Callable[[], bytes], repeat: int = 
 
 def baseline(view: View, fmt: str) -> bytes:
     """The plain plot: county outline and projects by sector, saved as ``fmt``."""
-    fig, ax = plt.subplots(figsize=static.PAGE_SIZE)
+    fig, ax = plt.subplots(figsize=briefing.PAGE_SIZE)
     counties = view.dataset.counties
     counties[counties["focus"]].plot(ax=ax, facecolor="none", edgecolor="black")
     view.selected.plot(ax=ax, column="sector", legend=True, markersize=30)
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=static.PNG_DPI)
+    fig.savefig(buf, format=fmt, dpi=briefing.PNG_DPI)
     plt.close(fig)
     return buf.getvalue()
 
@@ -108,10 +109,10 @@ def cold(fmt: str) -> tuple[float, float]:
 
 def subset_cost(view: View) -> float:
     """Seconds to cut one face of Noto Sans CJK SC to the view's characters (done once, then cached)."""
-    face = static.system_cjk_faces()["regular"]
-    text = "".join(sorted(static.page_charset(view)))
+    face = briefing.system_cjk_faces()["regular"]
+    text = "".join(sorted(briefing.page_charset(view)))
     t0 = time.perf_counter()
-    static._subset_bytes(face, text)
+    briefing_fonts._subset_bytes(face, text)
     return time.perf_counter() - t0
 
 
@@ -132,7 +133,7 @@ def main() -> None:
         ours, base, size, base_size = compare(lambda fmt=fmt: render(view, fmt), lambda fmt=fmt: baseline(view, fmt))
         rows.append((fmt.upper(), ours, base, size, base_size))
     setup_pdf, first_pdf = cold("pdf")
-    pages = len(static.pdf_figures(view))
+    pages = len(briefing.pdf_figures(view))
     subset = subset_cost(view)
 
     lines = [

@@ -204,3 +204,24 @@ def test_interrupted_first_export_leaves_nothing(make_register, tmp_path, monkey
     monkeypatch.setattr(zqmap.export, "write_bytes", interrupted)
     assert cli.main(["export", "--format", "csv", "--data", str(data), "--out", str(out)]) == 1
     assert list(out.parent.iterdir()) == []
+
+
+def _map_script(at: AppTest) -> str:
+    import json
+
+    return json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+
+
+def test_layer_file_changed_on_disk_is_picked_up(make_register, monkeypatch):
+    import shutil
+
+    from zqmap import layers
+
+    data = make_register(REGISTER)
+    shutil.copytree(layers.LAYERS_DIR, data / "layers")  # the register brings its own layers
+    at = ok(new_app(data, monkeypatch).run())
+    assert "左权县界" in _map_script(at)
+    edit(data / "layers" / "20-county.yaml", "zh: 左权县界", "zh: 县界（改过）")
+    ok(at.run())
+    script = _map_script(at)
+    assert "县界（改过）" in script and "左权县界" not in script

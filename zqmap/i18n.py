@@ -72,11 +72,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no": ("序号", "No."),
     # map
     "legend": ("图例", "Legend"),
-    "legend_precise": ("实心：确切位置或村庄", "Filled: exact site or village"),
-    "legend_approx": ("空心：乡镇驻地或全县（位置未定）", "Hollow: township seat or county-wide (site unknown)"),
-    "layer_counties": ("县界", "County boundaries"),
-    "layer_neighbours": ("相邻县", "Neighbouring counties"),
-    "layer_townships": ("乡镇驻地", "Township seats"),
     "layer_projects": ("项目", "Projects"),
     "basemap_none": ("无底图（离线）", "No basemap (offline)"),
     "basemap_osm": ("OpenStreetMap（需联网）", "OpenStreetMap (online)"),

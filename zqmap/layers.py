@@ -1,11 +1,18 @@
 """Declarative map layers: one YAML file per layer in ``layers/``
 (the bundled ones: ``zqmap/data/layers/``, :func:`zqmap.paths.bundled_layers_dir`).
 
-A layer file says what data it draws (``source`` + ``where``), how (``style``),
-its name in the layer control (``title``, zh/en), whether it has name labels and
-whether it is visible at first. Adding a layer means adding a file; the map code
-does not change. Files load in name order (``10-…``, ``20-…``), which is also
-the drawing order.
+A layer file says what data it draws (``source`` + ``where``), how (``style``:
+Leaflet path options), its name in the layer control and the legends
+(``title``, zh/en), whether it has name labels (``label``), whether it is
+visible at first (``show``) and whether the legends list it (``legend``).
+Every renderer reads these files: the web map and the PDF/PNG briefing.
+Adding a layer means adding a file; no code changes. Files load in name order
+(``10-…``, ``20-…``), which is also the drawing order.
+
+A data directory given with ``--data`` may bring its own ``layers/``; without
+one the bundled layers are used (:func:`layers_dir`). The files are part of
+the register's fingerprint, so an edited layer is picked up like an edited
+register.
 
 >>> [layer.id for layer in load_all()]
 ['neighbours', 'county', 'townships']
@@ -13,25 +20,30 @@ the drawing order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import folium
 import geopandas as gpd
-import yaml
 from jinja2 import Template
 
 from zqmap import cache
 from zqmap.elements import Macro
 from zqmap.escape import html_text, script_json
 from zqmap.paths import bundled_layers_dir
-from zqmap.register import Dataset
+from zqmap.register import Dataset, Problem, _read_yaml
 
 LAYERS_DIR = bundled_layers_dir()
 SOURCES = ("counties", "places")
+SOURCE_GEOMETRY = {"counties": "area", "places": "point"}  # what a source's rows are drawn as
+# What Leaflet draws for a path option a layer leaves out: the briefing uses the same.
+LEAFLET_DEFAULTS = {"color": "#3388ff", "weight": 3, "opacity": 1.0, "fillOpacity": 0.2, "radius": 10}
+MAP_BACKGROUND = "#eef0ea"  # behind the layers: readable with no tiles at all (web map and briefing)
+LABEL_DEFAULTS = {"color": "#333333", "size": 12, "bold": False}  # as .zq-label on the web map
 
 
 @dataclass
@@ -62,12 +74,35 @@ class Layer:
     style: dict[str, Any] = field(default_factory=dict)
     label: dict[str, Any] | None = None
     show: bool = True
+    legend: bool = False  # an entry in the maps' legends (symbol from ``style``, text from ``title``)
 
-    def rows(self, ctx: Context) -> gpd.GeoDataFrame:
-        frame = ctx.frame(self.source)
+    def name(self, lang: str) -> str:
+        """The layer's title in ``lang``, as in the layer control and the legends."""
+        return self.title.get(lang, self.title["en"])
+
+    @property
+    def geometry(self) -> str:
+        """``"area"`` (polygons) or ``"point"``, from the layer's source."""
+        return SOURCE_GEOMETRY[self.source]
+
+    def path_style(self) -> dict[str, Any]:
+        """Every Leaflet path option as the web map draws it: the file's, else Leaflet's defaults."""
+        style = {**LEAFLET_DEFAULTS, **self.style}
+        style.setdefault("fillColor", style["color"])
+        return style
+
+    def label_style(self) -> dict[str, Any]:
+        """Colour, size (CSS pixels) and weight of the layer's labels."""
+        return {**LABEL_DEFAULTS, **{k: v for k, v in (self.label or {}).items() if k in LABEL_DEFAULTS}}
+
+    def select(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The rows of ``frame`` (the layer's source) the layer draws."""
         for key, value in self.where.items():
             frame = frame[frame[key] == value]
         return frame
+
+    def rows(self, ctx: Context) -> gpd.GeoDataFrame:
+        return self.select(ctx.frame(self.source))
 
     def add_to(self, m: folium.Map, ctx: Context) -> folium.FeatureGroup:
         """Draw the layer into its own FeatureGroup on ``m``.
@@ -77,7 +112,7 @@ class Layer:
         the browser fetches once: the map script stays small and cheap to render on
         every rerun, whatever the size of the boundaries.
         """
-        fg = folium.FeatureGroup(name=html_text(self.title.get(ctx.lang, self.title["en"])), show=self.show)
+        fg = folium.FeatureGroup(name=html_text(self.name(ctx.lang)), show=self.show)
         text = layer_json(self, ctx)
         url = None if ctx.inline else cache.publish_json("layer", text, keep=64)
         LayerScript(data=None if url else text, url=url).add_to(fg)
@@ -123,6 +158,32 @@ class LayerScript(Macro):
         self.url = script_json(url) if url else None
 
 
+def label_css(layers: Iterable[Layer]) -> str:
+    """CSS rules for each layer's labels (colour, size, weight from the layer file).
+
+    Each rule targets the layer's own class ``zq-l-<id>``, so two layers sharing a
+    ``label.class`` (the hook for extra CSS such as letter spacing) keep their own looks.
+    """
+    rules = []
+    for layer in layers:
+        if layer.label:
+            st = layer.label_style()
+            rules.append(f".zq-label.zq-l-{layer.id} {{ color: {st['color']}; font-size: {st['size']:g}px;"
+                         f" font-weight: {'bold' if st['bold'] else 'normal'}; }}")
+    return "\n".join(rules)
+
+
+def legend_svg(layer: Layer) -> str:
+    """The layer's legend symbol for the web map: a swatch (areas) or a dot (points), 16 × 16."""
+    st = layer.path_style()
+    stroke = (f'stroke="{st["color"]}" stroke-width="{min(st["weight"], 4):g}" stroke-opacity="{st["opacity"]:g}"'
+              + (f' stroke-dasharray="{html_text(st["dashArray"])}"' if "dashArray" in st else ""))
+    fill = f'fill="{st["fillColor"]}" fill-opacity="{st["fillOpacity"]:g}"'
+    shape = (f'<rect x="1.5" y="3.5" width="13" height="9" {fill} {stroke}/>' if layer.geometry == "area"
+             else f'<circle cx="8" cy="8" r="{min(st["radius"], 6):g}" {fill} {stroke}/>')
+    return f'<svg width="16" height="16" viewBox="0 0 16 16">{shape}</svg>'
+
+
 _LAYER_CACHE: dict[tuple, str] = {}
 
 
@@ -147,7 +208,7 @@ def layer_json(layer: Layer, ctx: Context) -> str:
     }
     if layer.label:
         col = f"{layer.label.get('field', 'name')}_{'zh' if ctx.lang == 'zh' else 'en'}"
-        css = html_text(layer.label.get("class", "zq-label"))
+        css = f'{html_text(layer.label.get("class", "zq-label"))} zq-l-{layer.id}'
         dx, dy = layer.label.get("offset", (0, 0))
         for text, geom in zip(rows[col], rows.geometry):
             point = geom.geom_type == "Point"
@@ -162,22 +223,187 @@ def layer_json(layer: Layer, ctx: Context) -> str:
     return _LAYER_CACHE[key]
 
 
-def _parse(path: Path) -> Layer:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or data.get("source") not in SOURCES:
-        raise ValueError(f"{path}: a layer needs 'source' (one of {', '.join(SOURCES)})")
-    title = data.get("title") or {}
-    if not isinstance(title, dict) or not {"zh", "en"} <= set(title):
-        raise ValueError(f"{path}: 'title' needs zh and en")
-    unknown = set(data) - {"id", "title", "source", "where", "style", "label", "show"}
-    if unknown:
-        raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
-    return Layer(id=str(data.get("id", path.stem)), title=title, source=data["source"],
-                 where=data.get("where") or {}, style=data.get("style") or {}, label=data.get("label"),
-                 show=bool(data.get("show", True)))
+# --------------------------------------------------------------------------
+# Loading and checking layer files
+
+LAYER_KEYS = ("id", "title", "source", "where", "style", "label", "show", "legend")
+# Leaflet path options a layer may set (the briefing maps them to matplotlib).
+STYLE_KEYS = {"color": "colour", "fillColor": "colour", "weight": "number", "opacity": "fraction",
+              "fillOpacity": "fraction", "radius": "number", "dashArray": "dashes"}
+LABEL_KEYS = {"field": "name", "class": "name", "offset": "offset", "color": "colour", "size": "number",
+              "bold": "bool"}
+_COLOUR_RE = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_DASHES_RE = re.compile(r"\d+(?:\.\d+)?(?:[ ,]+\d+(?:\.\d+)?)*")
 
 
-@lru_cache(maxsize=4)
+class LayerError(ValueError):
+    """A layer file that does not load; the message is its first problem, on one line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(str(problems[0]))
+
+
+def layers_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The layers of a data directory: its own ``layers/`` if it has one, else the bundled layers.
+
+    The one place that decides where layer files come from.
+    """
+    if data_dir is not None:
+        own = Path(data_dir) / "layers"
+        if own.is_dir():
+            return own
+    return LAYERS_DIR
+
+
+def layer_files(directory: Path) -> list[Path]:
+    """The layer files of ``directory``, in name (= drawing) order."""
+    return sorted(directory.glob("*.yaml"))
+
+
+def stamp(directory: Path) -> str:
+    """Names, sizes and modification times of the layer files: changes when one is added, edited or removed."""
+    parts = []
+    for path in layer_files(directory):
+        try:
+            st = path.stat()
+            parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{path.name}:missing")
+    return ";".join(parts)
+
+
+def _check_value(kind: str, value: Any) -> str | None:
+    """What is wrong with ``value`` as a ``kind`` (see :data:`STYLE_KEYS`), or None."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "colour":
+        ok = isinstance(value, str) and _COLOUR_RE.fullmatch(value)
+        return None if ok else f"{value!r} is not a colour (#rgb or #rrggbb)"
+    if kind == "number":
+        return None if number and 0 <= value <= 100 else f"{value!r} is not a number from 0 to 100"
+    if kind == "fraction":
+        return None if number and 0 <= value <= 1 else f"{value!r} is not a number from 0 to 1"
+    if kind == "dashes":
+        ok = isinstance(value, str) and _DASHES_RE.fullmatch(value.strip())
+        return None if ok else f"{value!r} is not a dash pattern such as \"4 3\""
+    if kind == "name":
+        return None if isinstance(value, str) and _NAME_RE.fullmatch(value) else f"{value!r} is not a name"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"{value!r} is not true or false"
+    if kind == "offset":
+        ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        return None if ok else f"{value!r} is not [dx, dy] in degrees"
+    raise AssertionError(kind)
+
+
+def check_file(path: Path, label: str, columns: dict[str, Iterable[str]] | None = None) -> tuple[Layer | None, list[Problem]]:
+    """Parse one layer file: the layer, or the problems (file, line and field named).
+
+    With ``columns`` (source → its column names) the ``where`` and label fields
+    are checked against the data as well.
+    """
+    problems: list[Problem] = []
+    data = _read_yaml(path, label, problems)
+    if problems:
+        return None, problems
+    if not isinstance(data, dict):
+        return None, [Problem(label, 1, "-", "-", "a layer file is a mapping (id, title, source, …)")]
+    lines = getattr(data, "key_lines", {})
+    record = str(data.get("id", path.stem))
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(label, lines.get(key.split(".")[0], 1), record, key, message))
+
+    for key in data:
+        if key not in LAYER_KEYS:
+            bad(str(key), f"unknown key; a layer has {', '.join(LAYER_KEYS)}")
+    if not isinstance(data.get("id", path.stem), str) or not _NAME_RE.fullmatch(str(data.get("id", path.stem))):
+        bad("id", "must be a name (letters, digits, - and _)")
+    title = data.get("title")
+    if not isinstance(title, dict) or not all(isinstance(title.get(k), str) and title[k].strip() for k in ("zh", "en")):
+        bad("title", "needs zh and en text")
+    source = data.get("source")
+    if source not in SOURCES:
+        bad("source", f"must be one of {', '.join(SOURCES)}")
+    for key, kinds in (("style", STYLE_KEYS), ("label", LABEL_KEYS)):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            bad(key, "must be a mapping")
+            continue
+        for name, item in value.items():
+            if name not in kinds:
+                bad(f"{key}.{name}", f"unknown; known: {', '.join(kinds)}")
+            elif (msg := _check_value(kinds[name], item)) is not None:
+                bad(f"{key}.{name}", msg)
+    where = data.get("where")
+    if where is not None and not isinstance(where, dict):
+        bad("where", "must be a mapping of column: value")
+        where = None
+    for key in ("show", "legend"):
+        if key in data and not isinstance(data[key], bool):
+            bad(key, "must be true or false")
+    if columns is not None and source in columns:
+        known = set(columns[source])
+        for name in where or {}:
+            if name not in known:
+                bad(f"where.{name}", f"{source} have no column {name!r}")
+        label_def = data.get("label")
+        if isinstance(label_def, dict):
+            field_name = label_def.get("field", "name")
+            if not {f"{field_name}_zh", f"{field_name}_en"} <= known:
+                bad("label.field", f"{source} have no {field_name}_zh / {field_name}_en columns")
+    if problems:
+        return None, problems
+    return Layer(id=record, title=dict(title), source=source, where=dict(where or {}),
+                 style=dict(data.get("style") or {}), label=dict(data["label"]) if data.get("label") else None,
+                 show=data.get("show", True), legend=data.get("legend", False)), []
+
+
+def problems(directory: Path, columns: dict[str, Iterable[str]] | None = None) -> list[Problem]:
+    """Every problem of the layer files in ``directory`` (``[]`` when clean)."""
+    out: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in layer_files(directory):
+        label = _label(path)
+        layer, found = check_file(path, label, columns)
+        out += found
+        if layer is not None:
+            if layer.id in seen:
+                out.append(Problem(label, 1, layer.id, "id", f"the same id as {seen[layer.id]}"))
+            seen[layer.id] = label
+    return out
+
+
+def _label(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+_LOADED: dict[tuple[str, str], tuple[Layer, ...]] = {}
+
+
 def load_all(directory: Path = LAYERS_DIR) -> tuple[Layer, ...]:
-    """Every layer definition in ``directory``, in file-name order."""
-    return tuple(_parse(p) for p in sorted(directory.glob("*.yaml")))
+    """Every layer definition in ``directory``, in file-name order.
+
+    Cached on the files' names, sizes and modification times: an edited, added
+    or removed file is read again on the next call. Raises :class:`LayerError`
+    on the first bad file.
+    """
+    key = (str(Path(directory).resolve()), stamp(Path(directory)))
+    if key not in _LOADED:
+        found = problems(Path(directory))
+        if found:
+            raise LayerError(found)
+        layers = tuple(check_file(p, _label(p))[0] for p in layer_files(Path(directory)))
+        if len(_LOADED) >= 8:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = layers  # type: ignore[assignment]
+    return _LOADED[key]
+
+
+def load_for(data_dir: str | os.PathLike | None) -> tuple[Layer, ...]:
+    """The layers a data directory is drawn with (see :func:`layers_dir`)."""
+    return load_all(layers_dir(data_dir))

@@ -37,13 +37,13 @@ from zqmap import assets, cache, layers
 from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
 from zqmap.escape import script_json
-from zqmap.export.tables import format_yi
+from zqmap.fmt import milestone, precision_legend, quantity
 from zqmap.i18n import t
 from zqmap.register import Dataset
-from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTORS
+from zqmap.vocab import NEUTRAL_COLOUR, PRECISION_BY_KEY, SECTORS
 
 BASEMAPS = ("none", "osm", "gaode", "tianditu")
-MAP_BACKGROUND = "#eef0ea"  # readable with no tiles at all
+MAP_BACKGROUND = layers.MAP_BACKGROUND
 
 
 def tianditu_key() -> str | None:
@@ -55,18 +55,6 @@ def tianditu_key() -> str | None:
 # The store: per-project display data, escaped, in the chosen language
 
 
-def _fmt_quantity(q: dict, lang: str) -> str:
-    value, unit = q["value"], q["unit"]
-    if unit in ("CNY", "CNY/yr") and value >= 1e7:
-        text = format_yi(value, lang)
-        if unit == "CNY/yr":
-            text += "/年" if lang == "zh" else "/yr"
-    else:
-        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
-        text += f" {unit}"
-    return f"{QUANTITY_KINDS[q['kind']].label(lang)}: {text}"
-
-
 def feature_record(row, lang: str, shift=None) -> dict:
     """The escaped display data of one project (keys are short: it is sent for every project)."""
     geom = row.geometry if shift is None else shift(row.geometry)
@@ -74,14 +62,12 @@ def feature_record(row, lang: str, shift=None) -> dict:
     name, other = (row["name_zh"], row["name_en"]) if lang == "zh" else (row["name_en"], row["name_zh"])
     place = row["place_zh"] if lang == "zh" else row["place_en"]
     precision = row["precision"]
-    note_key = "note" if lang == "zh" else "note_en"
     rec = {
         "y": round(point.y, 6), "x": round(point.x, 6), "s": row["sector"], "p": precision,
         "id": _esc(row["id"]), "n": _esc(name), "o": _esc(other), "pl": _esc(place),
         "src": _esc(row["source_ref"]),
-        "ms": [[_esc(m["month"]), _esc(MILESTONE_KINDS[m["kind"]].label(lang)), _esc(m.get(note_key) or m["note"])]
-               for m in row["milestones"]],
-        "q": [_esc(_fmt_quantity(q, lang)) for q in row["quantities"]],
+        "ms": [_esc(milestone(m, lang)) for m in row["milestones"]],
+        "q": [_esc(quantity(q, lang)) for q in row["quantities"]],
         "sm": _esc(row["summary_zh"] if lang == "zh" else row["summary_en"]),
     }
     if geom.geom_type in ("LineString", "MultiLineString"):
@@ -95,10 +81,12 @@ def _store_meta(lang: str) -> dict:
     return {
         "lang": lang,
         "sectors": {k: {"c": s.colour, "g": s.glyph, "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
-        "precisions": {k: p.label(lang) for k, p in PRECISION_BY_KEY.items()},
+        "precisions": {k: {"l": p.label(lang), "st": p.style} for k, p in PRECISION_BY_KEY.items()},
+        "neutral": {"c": NEUTRAL_COLOUR, "g": "", "sh": "circle"},
+        "styles": [[precision, _esc(text)] for _, precision, text in precision_legend(lang)],
         "labels": {k: t(k, lang) for k in ("place", "precision", "milestones", "quantities", "source", "id",
                                           "no_date", "summary_field")},
-        "approx": {k: t("precision_note", lang, what=PRECISION_BY_KEY[k].label(lang)) for k in ("township", "county")},
+        "approx": {k: t("precision_note", lang, what=p.label(lang)) for k, p in PRECISION_BY_KEY.items() if p.approximate},
     }
 
 
@@ -145,8 +133,9 @@ _STORE_JS = """
 .zq-marker svg { overflow: visible; }
 .zq-label { color: #333; font-size: 12px; white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
 .zq-area { transform: translateX(-50%); }
-.zq-label.zq-neighbour { color: #888; font-size: 13px; letter-spacing: 2px; }
-.zq-label.zq-county { color: #7a1f1f; font-size: 15px; font-weight: bold; letter-spacing: 4px; }
+.zq-label.zq-neighbour { letter-spacing: 2px; }
+.zq-label.zq-county { letter-spacing: 4px; }
+{{ this.label_css }}
 .zq-cluster { border-radius: 50%; display: flex; align-items: center; justify-content: center; box-shadow: 0 0 4px rgba(0,0,0,.45); }
 .zq-cluster span { background: #fff; color: #222; border-radius: 50%; min-width: 22px; height: 22px; line-height: 22px;
   font: bold 12px sans-serif; text-align: center; padding: 0 2px; }
@@ -174,10 +163,12 @@ window.zqmap = (function () {
     hexagon: '<path d="M7 3 L19 3 L25 13 L19 23 L7 23 L1 13 Z"/>',
     triangle: '<path d="M13 2 L25 23.5 L1 23.5 Z"/>'
   };
+  // A marker: the sector's colour and shape (or D.neutral), drawn in its precision's style.
   function svg(sector, precision) {
-    var s = D.sectors[sector], hollow = (precision === 'township' || precision === 'county');
+    var s = typeof sector === 'string' ? D.sectors[sector] : sector, style = D.precisions[precision].st;
+    var hollow = style !== 'filled';
     var fill = hollow ? '#ffffff' : s.c, text = hollow ? s.c : '#ffffff';
-    var dash = precision === 'county' ? ' stroke-dasharray="3 2"' : '';
+    var dash = style === 'dashed' ? ' stroke-dasharray="3 2"' : '';
     return '<svg width="26" height="26" viewBox="0 0 26 26"><g fill="' + fill + '" stroke="' + s.c +
       '" stroke-width="2.5"' + dash + '>' + SHAPES[s.sh] + '</g><text x="13" y="17.5" text-anchor="middle" ' +
       'font-size="12" font-weight="bold" fill="' + text + '">' + s.g + '</text></svg>';
@@ -190,10 +181,10 @@ window.zqmap = (function () {
   function popup(f) {
     var L_ = D.labels, rows = '';
     rows += '<tr><td>' + L_.place + '</td><td>' + f.pl + '</td></tr>';
-    var prec = D.precisions[f.p];
+    var prec = D.precisions[f.p].l;
     if (D.approx[f.p]) { prec += '<div class="zq-approx">' + D.approx[f.p] + '</div>'; }
     rows += '<tr><td>' + L_.precision + '</td><td>' + prec + '</td></tr>';
-    var ms = f.ms.length ? f.ms.map(function (m) { return m[0] + ' ' + m[1] + (m[2] ? '：' + m[2] : ''); }).join('<br>') : L_.no_date;
+    var ms = f.ms.length ? f.ms.join('<br>') : L_.no_date;
     rows += '<tr><td>' + L_.milestones + '</td><td>' + ms + '</td></tr>';
     if (f.q.length) { rows += '<tr><td>' + L_.quantities + '</td><td>' + f.q.join('<br>') + '</td></tr>'; }
     if (f.sm) { rows += '<tr><td>' + L_.summary_field + '</td><td>' + f.sm + '</td></tr>'; }
@@ -290,8 +281,9 @@ class ProjectStore(Macro):
     _template = Template(_STORE_JS)
 
     def __init__(self, lang: str, features: str | None = None, url: str | None = None,
-                 background: str = MAP_BACKGROUND, announce: bool = False):
+                 background: str = MAP_BACKGROUND, announce: bool = False, label_css: str = ""):
         super().__init__()
+        self.label_css = label_css
         self.announce = announce
         if (features is None) == (url is None):
             raise ValueError("give the features inline or their URL, not both")
@@ -319,7 +311,8 @@ window.zqmap.fill({{ this._parent.get_name() }}, {{ this.sector_json }}, {{ this
 
 
 class Legend(Macro):
-    """A legend control: sector → marker, and what hollow markers mean."""
+    """A legend control: sector → marker, the marker styles of the precision levels, and the layers
+    that declare a legend entry (``legend: true``)."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -328,9 +321,13 @@ class Legend(Macro):
   legend.onAdd = function () {
     var div = L.DomUtil.create('div', 'zq-legend');
     var D = window.zqmap.data, html = '<details open><summary class="zq-legend-title">' + {{ this.title }} + '</summary>';
-    Object.keys(D.sectors).forEach(function (k) { html += '<div>' + window.zqmap.svg(k, 'site') + D.sectors[k].l + '</div>'; });
-    html += '<div style="margin-top:4px">' + window.zqmap.svg('agriculture', 'site').replace(/#2e7d32/g, '#555') + {{ this.precise }} + '</div>';
-    html += '<div>' + window.zqmap.svg('agriculture', 'township').replace(/#2e7d32/g, '#555') + {{ this.approx }} + '</div>';
+    Object.keys(D.sectors).forEach(function (k) { html += '<div>' + window.zqmap.svg(k, D.styles[0][0]) + D.sectors[k].l + '</div>'; });
+    D.styles.forEach(function (s, i) {
+      html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + window.zqmap.svg(D.neutral, s[0]) + s[1] + '</div>';
+    });
+    {{ this.layers }}.forEach(function (l, i) {
+      html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + l[0] + l[1] + '</div>';
+    });
     div.innerHTML = html + '</details>';
     L.DomEvent.disableClickPropagation(div);
     return div;
@@ -340,12 +337,12 @@ class Legend(Macro):
 {% endmacro %}
 """)
 
-    def __init__(self, lang: str):
+    def __init__(self, lang: str, layer_defs: Iterable[layers.Layer] = ()):
         super().__init__()
         self._name = "Legend"
         self.title = script_json(_esc(t("legend", lang)))
-        self.precise = script_json(_esc(t("legend_precise", lang)))
-        self.approx = script_json(_esc(t("legend_approx", lang)))
+        self.layers = script_json([[layers.legend_svg(layer), _esc(layer.name(lang))] for layer in layer_defs
+                                   if layer.legend])
 
 
 # --------------------------------------------------------------------------
@@ -401,12 +398,13 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     m.default_css = [(f"zq_css{i}", u) for i, u in enumerate(css_urls)]  # the header keys links by name
     _add_basemaps(m, options)
     ctx = layers.Context(ds=ds, lang=lang, counties=counties, shift=shift, inline=inline)
-    for layer in layers.load_all():
+    layer_defs = layers.load_for(ds.data_dir)
+    for layer in layer_defs:
         layer.add_to(m, ctx)
     url = publish_features(ds, lang, options.gcj02) if inline is False else None
     ProjectStore(lang, features=None if url else features_json(ds, lang, options.gcj02), url=url,
-                 announce=options.announce_drawn).add_to(m)
-    Legend(lang).add_to(m)
+                 announce=options.announce_drawn, label_css=layers.label_css(layer_defs)).add_to(m)
+    Legend(lang, layer_defs).add_to(m)
     _add_fullscreen(m, lang)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
     return m

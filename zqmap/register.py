@@ -743,7 +743,7 @@ def _read_counties(path: Path, label: str, problems: list[Problem]) -> gpd.GeoDa
 
 
 def fingerprint(data_dir: str | Path | None = None) -> str:
-    """A short hash of the data files' names, sizes and modification times.
+    """A short hash of the data files' (and layer files') names, sizes and modification times.
 
     Cheap to compute on every app rerun: it changes when a file is edited, so
     caches keyed on it pick up a register changed on disk.
@@ -756,6 +756,9 @@ def fingerprint(data_dir: str | Path | None = None) -> str:
             h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns};".encode())
         except OSError:
             h.update(f"{rel}:missing;".encode())
+    from zqmap import layers  # the layer files travel with the data: an edited one is a new version
+
+    h.update(f"layers:{layers.layers_dir(root).resolve()}:{layers.stamp(layers.layers_dir(root))};".encode())
     return h.hexdigest()[:16]
 
 
@@ -783,6 +786,11 @@ def _load(data_dir: str | Path | None) -> _Result:
     if meta is None and not problems:
         problems.append(Problem(PROJECTS_FILE, 1, "-", "-", "the file has no register header (county, plan_year, title, "
                                                           "source_document, source_title)"))
+    if counties is not None and not problems:
+        from zqmap import layers
+
+        columns = {"counties": counties.columns, "places": [*_Place.__dataclass_fields__, "geometry"]}
+        problems += layers.problems(layers.layers_dir(root), columns)
     if problems:
         problems.sort(key=lambda p: (p.file, p.line, p.record, p.field))
         return result

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from zqmap.export.tables import format_yi, milestone_text, money_scale
 from zqmap.filters import due_order
+from zqmap.fmt import amount_in_unit, format_yi, milestone_text, quantity_text
 from zqmap.i18n import t
 from zqmap.vocab import PRECISION_BY_KEY, SECTORS
 
@@ -152,11 +152,10 @@ def sector_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     >>> list(sector_table(frame, "en").iloc[:, 2])
     ['17.00', '—']
     """
-    scale = money_scale(lang)
     return pd.DataFrame({
         t("sector", lang): frame["sector"].to_numpy(),
         t("count", lang): frame["projects"].to_numpy(),
-        t("investment_unit", lang): ["—" if pd.isna(v) else f"{v / scale:,.2f}" for v in frame["investment_cny"]],
+        t("investment_unit", lang): [amount_in_unit(v, lang) for v in frame["investment_cny"]],
     })
 
 
@@ -223,20 +222,19 @@ def display_table(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def detail_table(row: pd.Series, lang: str) -> pd.DataFrame:
     """Every field of one project as a two-column table (field, value)."""
-    from zqmap.export.tables import quantity_text
-
     place = row["place_zh"] if lang == "zh" else row["place_en"]
     township = row["township_zh"] if lang == "zh" else row["township_en"]
-    precision = PRECISION_BY_KEY[row["precision"]].label(lang)
-    if row["precision"] in ("township", "county"):
-        precision += " — " + t("precision_note", lang, what=PRECISION_BY_KEY[row["precision"]].label(lang))
+    level = PRECISION_BY_KEY[row["precision"]]
+    precision = level.label(lang)
+    if level.approximate:  # drawn hollow or dashed: say where it stands in for
+        precision += " — " + t("precision_note", lang, what=level.label(lang))
     items = [
         (t("name", lang), f"{row['name_zh']} / {row['name_en']}"),
         (t("sector", lang), SECTORS[row["sector"]].label(lang) + (f" · {row['category']}" if row["category"] else "")),
         (t("place", lang), f"{place} ({township})" if place != township else place),
         (t("precision", lang), precision),
-        (t("milestones", lang), milestone_text(row["milestones"], lang).replace("; ", "\n") or t("no_date", lang)),
-        (t("quantities", lang), quantity_text(row["quantities"], lang).replace("; ", "\n")),
+        (t("milestones", lang), milestone_text(row["milestones"], lang, sep="\n") or t("no_date", lang)),
+        (t("quantities", lang), quantity_text(row["quantities"], lang, sep="\n")),
         (t("summary_field", lang), row["summary_zh"] if lang == "zh" else row["summary_en"]),
         (t("source", lang), row["source_ref"]),
         (t("id", lang), row["id"]),

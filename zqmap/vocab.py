@@ -8,6 +8,8 @@ filters, the exports and the app all read colours and labels from this module).
 'Industry'
 >>> [p.key for p in PRECISIONS]
 ['site', 'village', 'township', 'county']
+>>> [p.style for p in PRECISIONS]
+['filled', 'filled', 'hollow', 'dashed']
 """
 
 from __future__ import annotations
@@ -59,13 +61,36 @@ MILESTONE_KINDS: dict[str, Term] = _index(
     Term("other", "其他节点", "other milestone"),
 )
 
-PRECISIONS: tuple[Term, ...] = (
-    Term("site", "确切位置", "exact site"),
-    Term("village", "村庄", "village"),
-    Term("township", "乡镇驻地", "township seat"),
-    Term("county", "全县（位置未定）", "county-wide (site not known)"),
+# How a marker is drawn for a precision level: every renderer (web map, briefing,
+# legends) reads ``Precision.style``. Filled markers are exact; hollow and
+# dashed ones mark an approximate placement.
+MARKER_STYLES: dict[str, Term] = _index(
+    Term("filled", "实心", "Filled"),
+    Term("hollow", "空心", "Hollow"),
+    Term("dashed", "虚线", "Dashed"),
 )
-PRECISION_BY_KEY: dict[str, Term] = {p.key: p for p in PRECISIONS}
+NEUTRAL_COLOUR = "#555555"  # legend examples of the marker styles, in no sector's colour
+
+
+@dataclass(frozen=True)
+class Precision(Term):
+    """A precision level of a location, with the marker style it is drawn in."""
+
+    style: str = "filled"  # a key of MARKER_STYLES
+
+    @property
+    def approximate(self) -> bool:
+        """Placed at a stand-in point (a township seat, the county town), not at the site."""
+        return self.style != "filled"
+
+
+PRECISIONS: tuple[Precision, ...] = (
+    Precision("site", "确切位置", "exact site", style="filled"),
+    Precision("village", "村庄", "village", style="filled"),
+    Precision("township", "乡镇驻地", "township seat", style="hollow"),
+    Precision("county", "全县（位置未定）", "county-wide (site not known)", style="dashed"),
+)
+PRECISION_BY_KEY: dict[str, Precision] = {p.key: p for p in PRECISIONS}
 PRECISION_RANK: dict[str, int] = {p.key: i for i, p in enumerate(PRECISIONS)}
 
 QUANTITY_KINDS: dict[str, Term] = _index(

@@ -61,8 +61,8 @@ _EXPORTERS: dict[str, Exporter] = {}
 # Modules that register exporters, imported on first use (matplotlib is slow to import).
 _MODULES = {
     "geojson": "zqmap.export.tables", "csv": "zqmap.export.tables", "xlsx": "zqmap.export.tables",
-    "gpkg": "zqmap.export.tables", "html": "zqmap.export.html", "pdf": "zqmap.export.static",
-    "png": "zqmap.export.static",
+    "gpkg": "zqmap.export.tables", "html": "zqmap.export.html", "pdf": "zqmap.export.briefing",
+    "png": "zqmap.export.briefing",
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import tempfile
 from pathlib import Path
 
@@ -19,49 +18,11 @@ import pandas as pd
 import shapely
 
 from zqmap.export import View, exporter
+from zqmap.fmt import milestone_text, quantity_text
 from zqmap.i18n import t
-from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, QUANTITY_KINDS, SECTORS
+from zqmap.vocab import PRECISION_BY_KEY, SECTORS
 
 COORD_DECIMALS = 6  # ~0.1 m: RFC 7946 §11.2 advises no more precision than needed
-
-
-def milestone_text(milestones: list[dict], lang: str) -> str:
-    """``2024-03 投产/运营（3月投产达效）; …`` — one line per project."""
-    note_key = "note" if lang == "zh" else "note_en"
-    parts = []
-    for m in milestones:
-        note = m.get(note_key) or m.get("note") or ""
-        kind = MILESTONE_KINDS[m["kind"]].label(lang)
-        parts.append(f"{m['month']} {kind}" + (f" ({note})" if note else ""))
-    return "; ".join(parts)
-
-
-def quantity_text(quantities: list[dict], lang: str) -> str:
-    """``总投资 9000000000 CNY; 规模/产能 1400 MW`` — one line per project."""
-    return "; ".join(
-        f"{QUANTITY_KINDS[q['kind']].label(lang)} {format_number(q['value'])} {q['unit']}" for q in quantities
-    )
-
-
-def format_number(value: float) -> str:
-    """``1400.0`` → ``1400``; ``0.5`` → ``0.5``."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def money_scale(lang: str) -> float:
-    """CNY per displayed unit: 亿元 (10^8, the unit county documents use) in Chinese, billions in English."""
-    return 1e8 if lang == "zh" else 1e9
-
-
-def format_yi(value: float, lang: str) -> str:
-    """An amount in CNY as 亿元 (Chinese) or CNY billion (English).
-
-    >>> format_yi(9e9, "zh"), format_yi(9e9, "en"), format_yi(1.5e7, "en")
-    ('90 亿元', 'CNY 9 bn', 'CNY 0.015 bn')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return t("yi_yuan", lang, v=f"{value / money_scale(lang):,.3f}".rstrip("0").rstrip("."))
 
 
 def flat_records(view: View) -> list[dict]:

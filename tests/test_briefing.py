@@ -1,4 +1,4 @@
-"""Tests for the static briefing exports (zqmap.export.static): PDF and PNG."""
+"""Tests for the static briefing exports (zqmap.export.briefing): PDF and PNG."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 from PIL import Image
 
-from zqmap.export import View, render, static
+from zqmap.export import View, briefing, render
+from zqmap.export.briefing import fonts as briefing_fonts
 from zqmap.export.tables import flat_records
 from zqmap.filters import Filter
 from zqmap.i18n import t
@@ -178,12 +179,12 @@ def _texts(fig: Figure) -> list[Text]:
 
 
 def test_png_has_table_panel_only_for_small_selections(small_zh, full_zh):
-    small_texts = _squash(" ".join(a.get_text() for a in _texts(static.png_figure(small_zh))))
+    small_texts = _squash(" ".join(a.get_text() for a in _texts(briefing.png_figure(small_zh))))
     for rec in flat_records(small_zh):
         assert _squash(rec["name_zh"]) in small_texts
-    assert len(full_zh.selected) > static.PNG_TABLE_MAX
-    full_texts = _squash(" ".join(a.get_text() for a in _texts(static.png_figure(full_zh))))
-    assert _squash(t("png_table_omitted", "zh", max=static.PNG_TABLE_MAX)) in full_texts  # points to the PDF
+    assert len(full_zh.selected) > briefing.PNG_TABLE_MAX
+    full_texts = _squash(" ".join(a.get_text() for a in _texts(briefing.png_figure(full_zh))))
+    assert _squash(t("png_table_omitted", "zh", max=briefing.PNG_TABLE_MAX)) in full_texts  # points to the PDF
     assert not any(_squash(r["name_zh"]) in full_texts for r in flat_records(full_zh))
 
 
@@ -194,14 +195,14 @@ def test_png_has_table_panel_only_for_small_selections(small_zh, full_zh):
 def _all_figures(views: list[View]) -> list[Figure]:
     figs = []
     for view in views:
-        figs += static.pdf_figures(view)
-        figs.append(static.png_figure(view))
+        figs += briefing.pdf_figures(view)
+        figs.append(briefing.png_figure(view))
     return figs
 
 
 def test_every_rendered_character_is_in_the_cjk_font(full_zh, small_en, ds):
     views = [full_zh, small_en, View.of(ds, NOTHING, "en", on=ON)]
-    source = static.system_cjk_faces()["regular"]
+    source = briefing.system_cjk_faces()["regular"]
     source_cmap = FT2Font(source.path, face_index=source.index).get_charmap()
     checked = 0
     for fig in _all_figures(views):
@@ -249,7 +250,7 @@ def _same_glyph(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def test_cjk_text_is_not_drawn_as_notdef_boxes(small_zh):
-    fonts = static.page_fonts(small_zh)
+    fonts = briefing.page_fonts(small_zh)
     notdef = "\ue000"  # a private-use character no font here has: drawn as .notdef
     for bold in (False, True):
         prop = fonts.prop(60, bold=bold)
@@ -264,10 +265,10 @@ def test_cjk_text_is_not_drawn_as_notdef_boxes(small_zh):
 
 
 def test_missing_font_raises_with_install_hint(monkeypatch, tmp_path):
-    monkeypatch.setattr(static, "_find_faces", lambda: {})
-    monkeypatch.setattr(static, "FONT_FILES", str(tmp_path / "none-*.ttc"))
+    monkeypatch.setattr(briefing_fonts, "_find_faces", lambda: {})
+    monkeypatch.setattr(briefing_fonts, "FONT_FILES", str(tmp_path / "none-*.ttc"))
     with pytest.raises(RuntimeError, match="apt-get install fonts-noto-cjk"):
-        static.system_cjk_faces()
+        briefing_fonts.system_cjk_faces()
 
 
 # --------------------------------------------------------------------------
@@ -290,18 +291,18 @@ def test_pdf_has_no_creation_date_or_producer(pdf_small_zh):
 
 def test_marker_numbers_are_flat_records_numbers(full_zh):
     records = flat_records(full_zh)
-    fig = static.pdf_figures(full_zh)[0]
+    fig = briefing.pdf_figures(full_zh)[0]
     numbers = {a.get_gid(): a.get_text() for a in fig.findobj(Text) if (a.get_gid() or "").startswith("marker-")}
     assert numbers == {f"marker-{r['id']}": str(r["no"]) for r in records}
 
 
 def test_markers_do_not_overlap_and_lead_to_their_points(full_zh):
     records = flat_records(full_zh)
-    fig = Figure(figsize=static.PAGE_SIZE)
-    data = static.map_data(full_zh, records)
-    placed = static.draw_map(fig, static.FULL_MAP, full_zh, data, static.page_fonts(full_zh))
-    frame = static.frame_for(data.county.total_bounds, static.FULL_MAP)
-    spacing = static.MARKER_SPACING_PT * frame.m_per_pt
+    fig = Figure(figsize=briefing.PAGE_SIZE)
+    data = briefing.map_data(full_zh, records)
+    placed = briefing.draw_map(fig, briefing.FULL_MAP, full_zh, data, briefing.page_fonts(full_zh))
+    frame = briefing.frame_for(data.county.total_bounds, briefing.FULL_MAP)
+    spacing = briefing.MARKER_SPACING_PT * frame.m_per_pt
     assert sorted(p.no for p in placed) == [r["no"] for r in records]
     for p in placed:
         assert (p.px, p.py) == data.xy[p.no]  # the leader ends at the project's mapped point
@@ -314,8 +315,8 @@ def test_markers_do_not_overlap_and_lead_to_their_points(full_zh):
 
 def test_place_markers_spreads_a_shared_point_deterministically():
     points = [(i, 0.0, 0.0) for i in range(1, 21)] + [(21, 100.0, 0.0)]
-    a = static.place_markers(points, spacing=10)
-    assert a == static.place_markers(points, spacing=10)
+    a = briefing.place_markers(points, spacing=10)
+    assert a == briefing.place_markers(points, spacing=10)
     lone = next(p for p in a if p.no == 21)
     assert (lone.x, lone.y) == (100.0, 0.0) and not lone.moved
     ring = [p for p in a if p.no <= 20]
@@ -324,3 +325,42 @@ def test_place_markers_spreads_a_shared_point_deterministically():
     for i, p in enumerate(ring):
         for q in ring[:i]:
             assert math.hypot(p.x - q.x, p.y - q.y) >= 9.99
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "png"])
+def test_full_view_gives_identical_bytes(full_zh, fmt):
+    assert render(full_zh, fmt) == render(full_zh, fmt)
+
+
+# --------------------------------------------------------------------------
+# Drawing CRS
+
+
+def test_drawing_crs_is_the_focus_countys_utm_zone(ds):
+    assert briefing.draw.draw_crs(ds.counties) == "EPSG:32649"  # Zuoquan, 113.4° E
+    south = ds.counties.assign(geometry=ds.counties.geometry.translate(-184.0, -70.0))  # ~70.6° W, 33° S
+    assert briefing.draw.draw_crs(south) == "EPSG:32719"
+
+
+# --------------------------------------------------------------------------
+# Marker styles from the precision vocabulary
+
+
+def test_marker_styles_follow_the_precision_vocabulary(full_zh):
+    from matplotlib.collections import PathCollection
+
+    from zqmap.fmt import precision_legend
+    from zqmap.vocab import PRECISION_BY_KEY
+
+    fig = briefing.pdf_figures(full_zh)[0]
+    dashed = [c for c in fig.findobj(PathCollection) if any(ls[1] for ls in c.get_linestyle())]
+    drawn = sum(len(c.get_offsets()) for c in dashed)
+    county_wide = int((full_zh.selected["precision"] == "county").sum())
+    # Every county-wide project on the map, plus the legend's example.
+    assert county_wide > 0 and drawn == county_wide + 1
+    texts = [a.get_text() for a in fig.findobj(Text)]
+    assert all(text in texts for _, _, text in precision_legend("zh"))
+    for key, level in PRECISION_BY_KEY.items():
+        st = briefing.marker_style("industry", key)
+        assert (st["dashes"] is not None) == (level.style == "dashed")
+        assert (st["face"] == "#ffffff") == (level.style != "filled")
