@@ -73,8 +73,8 @@ def test_an_edited_layer_file_is_picked_up_without_a_restart(tmp_path):
     data = _data_with_layers(tmp_path)
     path = data / "layers" / "20-county.yaml"
     before = fingerprint(data)
-    assert layers.load_for(data)[1].title["en"] == "Zuoquan county boundary"
-    path.write_text(path.read_text(encoding="utf-8").replace("Zuoquan county boundary", "The county"), encoding="utf-8")
+    assert layers.load_for(data)[1].title["en"] == "County boundary"
+    path.write_text(path.read_text(encoding="utf-8").replace("County boundary", "The county"), encoding="utf-8")
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # coarse clocks: make the edit visible
     assert layers.load_for(data)[1].title["en"] == "The county"
@@ -92,7 +92,7 @@ def test_an_edited_layer_file_is_picked_up_without_a_restart(tmp_path):
     (('color: "#7a1f1f"', 'color: "dark red"'), "style.color", "not a colour"),
     (("fillOpacity: 0.55", "fillOpacity: 5"), "style.fillOpacity", "from 0 to 1"),
     (("source: counties", "source: rivers"), "source", "one of counties, places"),
-    (("title: {zh: 左权县界, en: Zuoquan county boundary}", "title: {zh: 左权县界}"), "title", "zh and en"),
+    (("title: {zh: 县界, en: County boundary}", "title: {zh: 左权县界}"), "title", "zh and en"),
     (("show: true", "show: true\nopacity: 1"), "opacity", "unknown key"),
     (("label: {", "label: {weight: 2, "), "label.weight", "unknown"),
     (("where: {focus: true}", "where: {focal: true}"), "where.focal", "no column 'focal'"),
@@ -154,7 +154,7 @@ def test_a_new_layer_file_shows_in_the_web_map_and_its_legend(with_villages, dat
     assert ".zq-label.zq-l-villages { color: #0a6e5c; font-size: 11px; font-weight: normal; }" in page
     legend = next(c for c in m._children.values() if isinstance(c, mapview.Legend))
     entries = json.loads(legend.layers)
-    assert [e[1] for e in entries] == ["相邻县", "左权县界", "乡镇驻地", "行政村点位"]
+    assert [e[1] for e in entries] == ["相邻县", "县界", "乡镇驻地", "行政村点位"]
     assert 'fill="#0a6e5c"' in entries[-1][0]
     # Without the file, none of it.
     plain = _page(mapview.base_map(dataset, "zh", inline=True))
