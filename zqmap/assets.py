@@ -102,12 +102,17 @@ def install(force: bool = False, vendor_dir: Path | None = None) -> list[Path]:
             digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
             if digest != pkg.sha256:
                 raise AssetsMissing(f"{spec}: tarball SHA-256 {digest} does not match the pinned {pkg.sha256}")
-            with tarfile.open(tarball) as tar:
+            contents: dict[str, bytes] = {}
+            with tarfile.open(tarball) as tar:  # read every file first: a bad package writes nothing
                 for src, dest in pkg.files:
-                    member = tar.extractfile(f"package/{src}")
+                    try:
+                        member = tar.extractfile(f"package/{src}")
+                    except KeyError:
+                        member = None
                     if member is None:
                         raise AssetsMissing(f"{spec}: {src} not in the package")
-                    written.append(write_bytes(vendor_dir / dest, member.read(), force=True))
+                    contents[dest] = member.read()
+            written += [write_bytes(vendor_dir / dest, data, force=True) for dest, data in contents.items()]
     return written
 
 
