@@ -73,3 +73,17 @@ def test_with_everything_installed_the_page_has_no_setup_message(monkeypatch):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     assert not at.exception and not at.warning and not at.error
     assert paths.home() == REPO
+
+
+def test_an_unsupported_library_version_stops_the_page_with_the_range(monkeypatch):
+    monkeypatch.setenv(paths.DATA_ENV, str(BUNDLED))
+    monkeypatch.setattr(preflight, "_PACKAGES_OK", False)
+    real = _compat.version
+    monkeypatch.setattr(_compat, "version", lambda d: "0.30.1" if d == "streamlit-folium" else real(d))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = [e.value for e in at.error]
+    assert "版本不受支持" in error and "unsupported version" in error
+    assert "streamlit-folium>=0.24,<0.28" in error and "0.30.1" in error
+    assert [c.value for c in at.code] == [preflight.CHECKOUT_COMMAND]
+    assert not at.title
