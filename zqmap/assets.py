@@ -75,9 +75,13 @@ def all_files(vendor_dir: Path | None = None) -> list[Path]:
     return [root / dest for pkg in PACKAGES for _, dest in pkg.files]
 
 
+def _present(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
 def missing(vendor_dir: Path | None = None) -> list[Path]:
     """Installed files that are absent or empty (empty list when everything is in place)."""
-    return [p for p in all_files(vendor_dir) if not p.is_file() or p.stat().st_size == 0]
+    return [p for p in all_files(vendor_dir) if not _present(p)]
 
 
 def install(force: bool = False, vendor_dir: Path | None = None) -> list[Path]:
@@ -91,7 +95,7 @@ def install(force: bool = False, vendor_dir: Path | None = None) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         for pkg in PACKAGES:
             targets = [vendor_dir / dest for _, dest in pkg.files]
-            if not force and all(t.is_file() for t in targets):
+            if not force and all(_present(t) for t in targets):
                 continue
             spec = f"{pkg.name}@{pkg.version}"
             proc = subprocess.run([npm, "pack", spec, "--pack-destination", tmp, "--silent"],

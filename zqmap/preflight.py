@@ -55,13 +55,7 @@ def unsupported_text(problems: list[str]) -> str:
 
 def unsupported_versions() -> list[str]:
     """One line per library whose internals zqmap uses and whose installed version is outside its range."""
-    problems = []
-    for dist in _compat.SUPPORTED:
-        try:
-            _compat.check("zqmap", dist)
-        except _compat.UnsupportedVersionError as exc:
-            problems.append(str(exc).split(". Install")[0])
-    return problems
+    return [wrong for dist in _compat.SUPPORTED if (wrong := _compat.problem(dist)) is not None]
 
 
 def missing_assets_text(n: int, vendor_dir: Path) -> str:
