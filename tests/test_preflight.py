@@ -78,6 +78,7 @@ def test_with_everything_installed_the_page_has_no_setup_message(monkeypatch):
 def test_an_unsupported_library_version_stops_the_page_with_the_range(monkeypatch):
     monkeypatch.setenv(paths.DATA_ENV, str(BUNDLED))
     monkeypatch.setattr(preflight, "_PACKAGES_OK", False)
+    monkeypatch.setattr(preflight, "_READY", {})
     real = _compat.version
     monkeypatch.setattr(_compat, "version", lambda d: "0.30.1" if d == "streamlit-folium" else real(d))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()

@@ -26,6 +26,7 @@ ASSETS_COMMAND = "zqmap assets install"
 
 
 _PACKAGES_OK = False  # the Python side is checked until it passes once per process
+_READY: dict[str, str] = {}  # script -> its app home, once everything was found in place: reruns skip the checks
 
 
 def missing_distributions() -> list[str]:
@@ -68,6 +69,9 @@ def missing_assets_text(n: int, vendor_dir: Path) -> str:
 
 def preflight(script: str | os.PathLike) -> None:
     """Make ``script``'s directory the app home, then stop or warn in the page if setup is incomplete."""
+    key = os.fspath(script)
+    if key in _READY and os.environ.get(paths.HOME_ENV) == _READY[key]:
+        return
     import streamlit as st
 
     home = paths.use_home(script)
@@ -85,3 +89,5 @@ def preflight(script: str | os.PathLike) -> None:
     if gone:
         st.warning(missing_assets_text(len(gone), paths.vendor_dir()))
         st.code(CHECKOUT_COMMAND if checkout else ASSETS_COMMAND, language="bash")
+    else:
+        _READY[key] = str(home)
