@@ -97,13 +97,19 @@ def version(dist: str) -> str | None:
         return None
 
 
+def problem(dist: str) -> str | None:
+    """What is wrong with the installed ``dist`` (one of :data:`SUPPORTED`), or ``None``."""
+    supported = SUPPORTED[dist]
+    found = version(dist)
+    if found is not None and supported.contains(found):
+        return None
+    return f"found {dist} {found or '(not installed)'}, supported {dist}{supported}"
+
+
 def check(module: str, *dists: str) -> None:
     """Raise :class:`UnsupportedVersionError` unless each of ``dists`` is installed in its supported range."""
     for dist in dists:
-        supported = SUPPORTED[dist]
-        found = version(dist)
-        if found is None or not supported.contains(found):
+        if (wrong := problem(dist)) is not None:
             raise UnsupportedVersionError(
-                f"{module} relies on internals of {dist} and supports {dist}{supported}; "
-                f"found {dist} {found or '(not installed)'}. Install the tested versions: "
+                f"{module} relies on internals of {dist}: {wrong}. Install the tested versions: "
                 "pip install -r requirements.txt (or scripts/zq setup)")

@@ -75,9 +75,13 @@ def all_files(vendor_dir: Path | None = None) -> list[Path]:
     return [root / dest for pkg in PACKAGES for _, dest in pkg.files]
 
 
+def _present(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
 def missing(vendor_dir: Path | None = None) -> list[Path]:
     """Installed files that are absent or empty (empty list when everything is in place)."""
-    return [p for p in all_files(vendor_dir) if not p.is_file() or p.stat().st_size == 0]
+    return [p for p in all_files(vendor_dir) if not _present(p)]
 
 
 def install(force: bool = False, vendor_dir: Path | None = None) -> list[Path]:
@@ -91,7 +95,7 @@ def install(force: bool = False, vendor_dir: Path | None = None) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         for pkg in PACKAGES:
             targets = [vendor_dir / dest for _, dest in pkg.files]
-            if not force and all(t.is_file() for t in targets):
+            if not force and all(_present(t) for t in targets):
                 continue
             spec = f"{pkg.name}@{pkg.version}"
             proc = subprocess.run([npm, "pack", spec, "--pack-destination", tmp, "--silent"],
@@ -102,12 +106,17 @@ def install(force: bool = False, vendor_dir: Path | None = None) -> list[Path]:
             digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
             if digest != pkg.sha256:
                 raise AssetsMissing(f"{spec}: tarball SHA-256 {digest} does not match the pinned {pkg.sha256}")
-            with tarfile.open(tarball) as tar:
+            contents: dict[str, bytes] = {}
+            with tarfile.open(tarball) as tar:  # read every file first: a bad package writes nothing
                 for src, dest in pkg.files:
-                    member = tar.extractfile(f"package/{src}")
+                    try:
+                        member = tar.extractfile(f"package/{src}")
+                    except KeyError:
+                        member = None
                     if member is None:
                         raise AssetsMissing(f"{spec}: {src} not in the package")
-                    written.append(write_bytes(vendor_dir / dest, member.read(), force=True))
+                    contents[dest] = member.read()
+            written += [write_bytes(vendor_dir / dest, data, force=True) for dest, data in contents.items()]
     return written
 
 

@@ -166,6 +166,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]
     print(f"zqmap: http://{args.host}:{args.port} (serving {script})", file=sys.stderr)
+    if os.name == "posix":  # become the server: signals (Ctrl-C, systemd's SIGTERM) reach Streamlit itself
+        sys.stderr.flush()
+        os.chdir(home)
+        os.execve(sys.executable, cmd, env)  # noqa: S606 - our own interpreter, fixed arguments
     return subprocess.call(cmd, env=env, cwd=home)
 
 

@@ -49,6 +49,11 @@ def package_dir() -> Path:
     return res
 
 
+@functools.cache
+def _package_root() -> Path:
+    return package_dir().resolve()
+
+
 def bundled_data_dir() -> Path:
     """The register shipped with zqmap: ``zqmap/data/`` (the county of the bundled data)."""
     return package_dir() / "data"
@@ -85,7 +90,7 @@ def home() -> Path:
     """The app home: ``$ZQMAP_HOME`` or :func:`default_home`. Refuses a place inside the package."""
     env = os.environ.get(HOME_ENV)
     path = Path(env).expanduser().absolute() if env else default_home()
-    if path.resolve().is_relative_to(package_dir().resolve()):
+    if path.resolve().is_relative_to(_package_root()):
         raise RuntimeError(f"{HOME_ENV}={path} is inside the installed zqmap package; choose another directory")
     return path
 
