@@ -181,6 +181,7 @@ def _project(rng: random.Random, i: int, places: list[dict], seed: int) -> list[
             kind, k_zh, k_en = MILESTONE_KINDS[k]
             out += [f'      - month: "{month}"',
                     f"        kind: {kind}",
+                    "        date_precision: stated",
                     f"        note: {_q(f'{int(month[5:])}月{k_zh}')}",
                     f"        note_en: {_q(f'{k_en} by {month}')}"]
     quantities = []

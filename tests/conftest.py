@@ -47,7 +47,7 @@ def project(pid: str = "p-one", **overrides) -> dict:
         "sector": "industry",
         "place": "town-matian",
         "precision": "township",
-        "milestones": [{"month": "2024-05", "kind": "start", "note": "5月开工", "note_en": "starts in May"}],
+        "milestones": [{"date_precision": "stated", "month": "2024-05", "kind": "start", "note": "5月开工", "note_en": "starts in May"}],
         "quantities": [{"kind": "investment", "value": 100000000, "unit": "CNY", "as_written": "1亿元"}],
         "source": "工业方面/一",
     }

@@ -14,11 +14,11 @@ def small(make_register):
     return load(make_register([
         project("ind-may", sector="industry"),
         project("agr-march", sector="agriculture", place="village-tongtan",
-                milestones=[{"month": "2024-03", "kind": "complete", "note": "建成"}]),
+                milestones=[{"date_precision": "stated", "month": "2024-03", "kind": "complete", "note": "建成"}]),
         project("tour-none", sector="culture_tourism", place="county-zuoquan", precision="county", milestones=[],
                 name_en="Red tourism area", name_zh="麻田八路军总部片区"),
         project("live-two", sector="livelihood", place="town-liaoyang", milestones=[
-            {"month": "2024-02", "kind": "sign"}, {"month": "2024-11", "kind": "operational"}]),
+            {"date_precision": "stated", "month": "2024-02", "kind": "sign"}, {"date_precision": "stated", "month": "2024-11", "kind": "operational"}]),
     ])).projects
 
 

@@ -78,7 +78,7 @@ def mutated_project(draw) -> dict:
         elif action == "replace":
             rec[field] = draw(values)
         elif action == "milestone":
-            rec["milestones"] = [{"month": draw(months), "kind": draw(st.one_of(
+            rec["milestones"] = [{"date_precision": "stated", "month": draw(months), "kind": draw(st.one_of(
                 st.sampled_from(["sign", "start", "finish", ""]), values)), "note": draw(odd_text)}]
         elif action == "quantity":
             rec["quantities"] = [{"kind": draw(st.sampled_from(["investment", "capacity", "weight"])),

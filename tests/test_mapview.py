@@ -55,7 +55,7 @@ def test_project_layers_split_rows_by_sector(dataset):
 
 def test_data_text_is_escaped(make_register):
     ds = load(make_register([project(name_zh=PAYLOAD, name_en=PAYLOAD, summary_zh=PAYLOAD,
-                                     milestones=[{"month": "2024-05", "kind": "start", "note": PAYLOAD}])]))
+                                     milestones=[{"date_precision": "stated", "month": "2024-05", "kind": "start", "note": PAYLOAD}])]))
     page = render(mapview.full_map(ds, [0], mapview.MapOptions()))
     assert "<img src=x" not in page
     assert "</script>\"" not in page and PAYLOAD not in page

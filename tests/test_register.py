@@ -57,13 +57,13 @@ BROKEN = [
     ("bad yaml", "projects:\n  - id: a\n    name_zh: [unclosed\n", 4, "-", "-", "invalid YAML"),
     ("not a list", "projects: 3\n", 1, "-", "projects", "must be a list"),
     ("unknown sector", [project(sector="mining")], None, "p-one", "sector", "'mining' is not one of"),
-    ("month 13", [project(milestones=[{"month": "2024-13", "kind": "start"}])], None, "p-one",
+    ("month 13", [project(milestones=[{"date_precision": "stated", "month": "2024-13", "kind": "start"}])], None, "p-one",
      "milestones[0].month", "not a month"),
-    ("month 00", [project(milestones=[{"month": "2024-00", "kind": "start"}])], None, "p-one",
+    ("month 00", [project(milestones=[{"date_precision": "stated", "month": "2024-00", "kind": "start"}])], None, "p-one",
      "milestones[0].month", "not a month"),
-    ("day in month", [project(milestones=[{"month": "2024-02-30", "kind": "start"}])], None, "p-one",
+    ("day in month", [project(milestones=[{"date_precision": "stated", "month": "2024-02-30", "kind": "start"}])], None, "p-one",
      "milestones[0].month", "not a month"),
-    ("bad kind", [project(milestones=[{"month": "2024-02", "kind": "finish"}])], None, "p-one",
+    ("bad kind", [project(milestones=[{"date_precision": "stated", "month": "2024-02", "kind": "finish"}])], None, "p-one",
      "milestones[0].kind", "not one of"),
     ("duplicate id", [project(), project()], None, "p-one", "id", "duplicate id"),
     ("unknown place", [project(place="town-atlantis")], None, "p-one", "place", "unknown place"),
@@ -216,3 +216,93 @@ def test_register_header_is_checked(make_register, capsys, changes, fld, fragmen
 def test_header_gives_plan_months(make_register):
     ds = load(_with_header(make_register, plan_year=2031))
     assert ds.plan_months[0] == "2031-01" and ds.plan_months[-1] == "2031-12" and len(ds.plan_months) == 12
+
+
+# --------------------------------------------------------------------------
+# Milestone dates: how each month is known
+
+
+def _ms(month="2024-05", **fields) -> dict:
+    return {"month": month, "kind": "start", **fields}
+
+
+@pytest.mark.parametrize(("milestone", "fld", "fragment"), [
+    (_ms(), "date_precision", "required field is missing"),
+    (_ms(date_precision="guessed"), "date_precision", "'guessed' is not one of: stated, derived, implied"),
+    (_ms(date_precision="stated", date_rule="first-half"), "date_rule", "a stated month needs no rule"),
+    (_ms(date_precision="derived"), "date_rule", "must name the rule that gave it"),
+    (_ms(date_precision="implied", month="2024-12"), "date_rule", "must name the rule that gave it"),
+    (_ms(date_precision="derived", date_rule="mid-autumn"), "date_rule", "unknown rule 'mid-autumn'"),
+    (_ms(date_precision="implied", date_rule="plan-year", month="2024-06"), "month",
+     "an implied month is the plan year's December (2024-12), not 2024-06"),
+    (_ms(date_precision="implied", date_rule="plan-year", month="2023-12"), "month", "plan year's December"),
+    (_ms(date_precision="derived", date_rule="first-half", month="2024-05"), "month",
+     "rule 'first-half' gives 2024-06, not 2024-05"),
+    (_ms(date_precision="derived", date_rule=["year-end"]), "date_rule", "must be text"),
+])
+def test_milestone_date_precision_is_checked(make_register, capsys, milestone, fld, fragment):
+    data = make_register([project(milestones=[milestone])])
+    problems = validate(data)
+    matching = [p for p in problems if p.field == f"milestones[0].{fld}" and fragment in p.message]
+    assert matching, [str(p) for p in problems]
+    assert matching[0].record == "p-one" and matching[0].file == "projects.yaml"
+    line = (data / "projects.yaml").read_text(encoding="utf-8").splitlines()[matching[0].line - 1]
+    # The line of the field; for a missing rule, of the precision that needs it; else of the milestone.
+    key = fld if fld in milestone else "date_precision" if fld == "date_rule" else "month"
+    assert line.lstrip("- ").startswith(f"{key}:"), line
+    assert main(["validate", "--data", str(data)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert str(matching[0]) in out and all(LINE_RE.match(x) for x in out)
+
+
+@pytest.mark.parametrize(("rules", "fld", "fragment"), [
+    ([{"id": "h1", "zh": "上半年", "en": "first half", "month": 6}], "date_rules[0].month", "is not a month"),
+    ([{"id": "h1", "zh": "上半年", "en": "first half", "month": "13"}], "date_rules[0].month", "is not a month"),
+    ([{"id": "h1", "zh": "上半年"}], "date_rules[0].en", "required field is missing"),
+    ([{"id": "H 1", "zh": "上半年", "en": "first half"}], "date_rules[0].id", "not a slug"),
+    ([{"id": "h1", "zh": "a", "en": "b"}, {"id": "h1", "zh": "a", "en": "b"}], "date_rules[1].id", "duplicate id"),
+    ([{"id": "h1", "zh": "a", "en": "b", "phrases": "上半年"}], "date_rules[0].phrases", "list of non-empty texts"),
+    ([{"id": "h1", "zh": "a", "en": "b", "words": []}], "date_rules[0].words", "unknown field"),
+    ("上半年", "date_rules", "must be a list"),
+])
+def test_header_date_rules_are_checked(make_register, rules, fld, fragment):
+    problems = validate(_with_header(make_register, date_rules=rules))
+    assert any(p.field == fld and fragment in p.message for p in problems), [str(p) for p in problems]
+
+
+def test_date_precision_is_exposed_per_milestone_and_per_project(make_register):
+    ds = load(make_register([
+        project("p-mixed", milestones=[
+            _ms("2024-03", date_precision="stated", note="3月投产", note_en="in production in March"),
+            _ms("2024-12", date_precision="implied", date_rule="plan-year", as_written="今年建成"),
+            _ms("2024-12", date_precision="derived", date_rule="year-end"),
+        ]),
+        project("p-none", milestones=[]),
+    ]))
+    mixed, none = ds.projects.iloc[0], ds.projects.iloc[1]
+    assert mixed["date_precisions"] == ("stated", "implied", "derived")
+    assert mixed["due_month"] == "2024-12" and mixed["due_precision"] == "derived"  # the most certain at the due month
+    assert [m["date_rule"] for m in mixed["milestones"]] == ["", "plan-year", "year-end"]
+    assert mixed["milestones"][1]["as_written"] == "今年建成"
+    assert none["due_precision"] is None and none["date_precisions"] == ()
+    assert ds.meta.date_rule("plan-year").month == "12" and ds.meta.date_rule("nope") is None
+    assert "上半年" in ds.meta.date_rule("first-half").phrases
+
+
+def test_a_site_from_another_source_carries_its_confidence(make_register):
+    ds = load(make_register([project(place="site-coal-pancheng", precision="site")]))
+    row = ds.projects.iloc[0]
+    assert row["place_confidence"] == "medium" and row["precision"] == "site"
+    assert row["township"] == "county-zuoquan"  # its township is not known
+    assert ds.places.set_index("id").loc["site-coal-fusheng", "confidence"] == "medium-high"
+    assert ds.places.set_index("id").loc["town-matian", "confidence"] == ""
+
+
+def test_place_confidence_is_checked(make_register):
+    data = make_register([project()])
+    places = (data / "geo/places.yaml").read_text(encoding="utf-8")
+    (data / "geo/places.yaml").write_text(places.replace("confidence: medium\n", "confidence: so-so\n", 1),
+                                          encoding="utf-8")
+    problems = validate(data)
+    assert any(p.file == "geo/places.yaml" and p.record == "site-coal-pancheng" and p.field == "confidence"
+               and "'so-so' is not one of: high, medium-high, medium, low" in p.message for p in problems), problems

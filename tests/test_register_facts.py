@@ -7,6 +7,15 @@ section and item of it, that every quantity's ``as_written`` stands in that
 item verbatim, and that the number it writes agrees with ``value`` and
 ``unit``. They also check the gazetteer the register points into.
 
+Milestones: a ``stated`` month's words stand in its item and name that month;
+a ``derived`` one's words hold a phrase of its rule; an ``implied`` one is the
+plan year's December and its words name no month. The OCR text breaks lines
+inside phrases, so milestone words are compared with all whitespace removed.
+
+The source document is found in ``$ZQMAP_SHARED/seeds/`` or, failing that, in
+``shared/seeds/`` beside the checkout (``/work/main`` → ``/work/shared``); the
+module is skipped when it is in neither.
+
 The YAML is read with ``yaml.safe_load`` on purpose: these are checks of the
 data, independent of the ``zqmap`` loader.
 """
@@ -14,6 +23,7 @@ data, independent of the ``zqmap`` loader.
 from __future__ import annotations
 
 import math
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -24,13 +34,20 @@ import yaml
 from zqmap.paths import bundled_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = Path(__file__).resolve().parents[2] / "shared/seeds/zuoquan-2024-economic-work-conference.txt"
+SEED_NAME = "seeds/zuoquan-2024-economic-work-conference.txt"
+SHARED_ENV = "ZQMAP_SHARED"
+SEED_CANDIDATES = [
+    *([Path(os.environ[SHARED_ENV]) / SEED_NAME] if os.environ.get(SHARED_ENV) else []),
+    REPO.parent / "shared" / SEED_NAME,
+]
+SEED = next((p for p in SEED_CANDIDATES if p.is_file()), None)
 PROJECTS_FILE = bundled_data_dir() / "projects.yaml"
 PLACES_FILE = bundled_data_dir() / "geo/places.yaml"
 
-if not SEED.is_file():
+if SEED is None:
     pytest.skip(
-        f"source document not found at {SEED} (it lives in shared/seeds/, outside the repo); "
+        "source document not found at " + " or ".join(str(p) for p in SEED_CANDIDATES)
+        + f" (it lives in shared/seeds/, outside the repo; set {SHARED_ENV}=/path/to/shared); "
         "the register's facts cannot be checked against it",
         allow_module_level=True,
     )
@@ -75,7 +92,9 @@ def split_document(text: str) -> dict[str, dict[str, str]]:
 
 
 DOC = split_document(SEED.read_text(encoding="utf-8"))
-PROJECTS = yaml.safe_load(PROJECTS_FILE.read_text(encoding="utf-8"))["projects"]
+REGISTER = yaml.safe_load(PROJECTS_FILE.read_text(encoding="utf-8"))
+PROJECTS = REGISTER["projects"]
+RULES = {r["id"]: r for r in REGISTER.get("date_rules") or []}
 PLACES = yaml.safe_load(PLACES_FILE.read_text(encoding="utf-8"))["places"]
 PLACE_BY_ID = {p["id"]: p for p in PLACES}
 QUANTITIES = [
@@ -93,6 +112,11 @@ BY_PLACE = [pytest.param(p, id=str(p.get("id"))) for p in PLACES]
 def item_text(source: str) -> str:
     section, _, item = source.partition("/")
     return DOC.get(section, {}).get(item, "")
+
+
+def squeeze(text: str) -> str:
+    """``text`` without whitespace: the OCR breaks lines (and puts spaces) inside phrases."""
+    return re.sub(r"\s+", "", text)
 
 
 # --------------------------------------------------------------------------
@@ -240,5 +264,156 @@ def test_place_has_a_source_and_a_known_township(place):
     township = place.get("township")
     if place["kind"] == "county":
         assert township is None
+    elif place["kind"] == "site" and township is None:
+        assert "Township not known" in place["note"]
     else:
         assert township in PLACE_BY_ID and PLACE_BY_ID[township]["kind"] == "township", township
+
+
+# --------------------------------------------------------------------------
+# Milestone months: how each is known
+
+MONTH_WORD_RE = re.compile(r"(\d{1,2})\s*月")
+# The register's undated projects: nothing in the text is due in the plan year.
+# Each reason is checked against the record's own words (its item in the text).
+UNDATED = {
+    "walnut-matian-shunkang": "支持",          # support for R&D, no deliverable
+    "forsythia-kangyi-hengtai": "尽快",        # support; join the platform "as soon as possible"
+    "forsythia-gi-certification": "加快",      # speed up certification
+    "latex-industrial-park": "打造全国最大",   # the park's long aim
+    "pumped-storage-jishan": "待国家能源局批复",  # awaiting approval
+    "coal-fusheng-protective-layer": "加快推进",
+    "coal-hongyuan-protective-layer": "加快推进",
+    "coal-pancheng-resume": "尽快复产",
+    "coal-zhengming-rebuild": "加快协调",
+    "coal-yongxing-rebuild": "加快协调",
+    "coal-jiarui-legacy": "加快推进",
+    "coal-zhenghang-legacy": "加快推进",
+    "iron-mortgaged-mines-auction": "尽快启动",
+    "iron-zhongjin-taihang-polygeneration": "加快发展",
+    "painting-base-folk-art-base": "全面建设",
+    "painting-base-literature-routes": "研发文学采风线路",
+    "summer-longquan-go-town": "引进",
+    "rail-yangshe-electrification": "围绕阳涉铁路电气化改造",
+    "school-hongyuan-and-town-primaries": "加快宏远学校",
+    "health-county-hospital": "打造成为",
+    "health-tcm-hospital": "积极谋划",
+}
+
+
+@pytest.mark.parametrize(("project", "milestone"), MILESTONES)
+def test_milestone_words_stand_in_the_item(project, milestone):
+    written = squeeze(milestone.get("as_written") or "")
+    assert written, "as_written is empty: every milestone keeps the source's words"
+    assert written in squeeze(item_text(project["source"])), f"{written!r} is not in {project['source']}"
+
+
+@pytest.mark.parametrize(("project", "milestone"), MILESTONES)
+def test_milestone_month_agrees_with_its_precision(project, milestone):
+    precision, month, written = milestone["date_precision"], milestone["month"], squeeze(milestone["as_written"])
+    named = [int(n) for n in MONTH_WORD_RE.findall(written)]
+    rule = RULES.get(milestone.get("date_rule") or "")
+    if precision == "stated":
+        assert "date_rule" not in milestone
+        assert int(month[5:]) in named, f"{month} is not the month {written!r} names"
+    elif precision == "derived":
+        assert rule is not None, f"unknown rule {milestone.get('date_rule')!r}"
+        phrases = rule.get("phrases") or []
+        assert any(p in written for p in phrases), f"{written!r} holds none of the rule's phrases {phrases}"
+        if rule.get("month"):
+            assert month == f"{PLAN_YEAR}-{rule['month']}"
+        if rule["id"] == "before-month":  # "N月前": done before N begins, so month N-1
+            assert named and int(month[5:]) == named[0] - 1, (month, written)
+    else:
+        assert precision == "implied", precision
+        assert month == f"{PLAN_YEAR}-12", "an implied month is the plan year's December"
+        assert rule is not None and rule.get("month") == "12"
+        assert not named, f"{written!r} names a month: that is a stated or derived date"
+
+
+def test_alongside_takes_the_month_of_a_milestone_of_the_same_record():
+    for p in PROJECTS:
+        for m in p["milestones"]:
+            if m.get("date_rule") == "alongside":
+                others = [o["month"] for o in p["milestones"] if o is not m and o.get("date_rule") != "alongside"]
+                assert m["month"] in others, p["id"]
+
+
+def test_notes_restate_the_plan_and_leave_the_rule_to_date_rule():
+    """The notes users read carry no coding (no "→", no "2024-NN")."""
+    for p in PROJECTS:
+        for m in p["milestones"]:
+            for key in ("note", "note_en"):
+                text = m.get(key) or ""
+                assert text, f"{p['id']}: {key} is empty"
+                assert "→" not in text and not re.search(r"\d{4}-\d{2}", text), f"{p['id']}: {key} {text!r}"
+
+
+def test_only_projects_with_nothing_due_this_year_are_undated():
+    undated = {p["id"] for p in PROJECTS if not p["milestones"]}
+    assert undated == set(UNDATED)
+    for p in PROJECTS:
+        if p["id"] in UNDATED:
+            assert UNDATED[p["id"]] in squeeze(item_text(p["source"])), p["id"]
+
+
+def test_counts_by_date_precision():
+    due = {}
+    for p in PROJECTS:
+        if p["milestones"]:
+            last = max(m["month"] for m in p["milestones"])
+            best = min((m["date_precision"] for m in p["milestones"] if m["month"] == last),
+                       key=["stated", "derived", "implied"].index)
+            due[best] = due.get(best, 0) + 1
+    assert len(PROJECTS) == 88
+    assert due == {"stated": 9, "derived": 24, "implied": 34}
+    assert len(PROJECTS) - sum(due.values()) == len(UNDATED) == 21
+
+
+# --------------------------------------------------------------------------
+# Register corrections found on re-reading
+
+MINES = {"阜生": "coal-fusheng-protective-layer", "宏远": "coal-hongyuan-protective-layer",
+         "石港": "coal-shigang-smart-face", "正珠": "coal-zhengzhu-resume-face", "盘城": "coal-pancheng-resume",
+         "正明": "coal-zhengming-rebuild", "正行": "coal-zhenghang-legacy"}
+GEM_ROWS = {"阜生": "M1910", "宏远": "M3225", "石港": "M2947", "正珠": "M3147", "盘城": "M3226", "正明": "M0432",
+            "正行": "M1253"}
+
+
+@pytest.mark.parametrize("mine", list(MINES))
+def test_each_named_mine_is_a_record_at_its_gem_site(mine):
+    assert mine in item_text("工业方面/五")
+    records = [p for p in PROJECTS if mine in p["name_zh"] and p.get("category") == "coal"]
+    assert [p["id"] for p in records] == [MINES[mine]], "one record per mine the plan names"
+    rec = records[0]
+    place = PLACE_BY_ID[rec["place"]]
+    assert rec["precision"] == "site" and place["kind"] == "site" and place["precision"] == "site"
+    assert mine in place["name_zh"]
+    assert f"row {GEM_ROWS[mine]} " in place["source"] and "Global Energy Monitor" in place["source"]
+    assert "7286c0b9c27544008444ee1115ea5f938a99bffc" in place["source"]
+    assert place["confidence"] == ("medium" if mine in ("盘城", "正行") else "medium-high")
+
+
+def test_gem_is_credited_in_the_header():
+    for lang in ("zh", "en"):
+        assert "Global Energy Monitor, Global Coal Mine Tracker" in REGISTER["credits"][lang]
+        assert "CC BY 4.0" in REGISTER["credits"][lang]
+
+
+def test_the_latex_park_is_a_record_and_its_two_plants_sit_in_it():
+    assert "乳胶产业园区" in squeeze(item_text("工业方面/一"))
+    park = [p for p in PROJECTS if p["name_zh"] == "乳胶产业园区"]
+    assert len(park) == 1 and park[0]["source"] == "工业方面/一"
+    for pid in ("latex-xingrong-gloves", "latex-xinkanglai"):
+        rec = next(p for p in PROJECTS if p["id"] == pid)
+        assert rec["place"] == park[0]["place"]
+        assert "乳胶产业园区" in rec["summary_zh"] and "latex industrial park" in rec["summary_en"]
+
+
+@pytest.mark.parametrize(("name", "source"), [
+    ("乳胶产业园区", "工业方面/一"), ("左权民间文艺传播采风基地", "文旅方面/一"), ("中国现代文学馆太行分馆", "文旅方面/一"),
+    ("中国写生基地联盟", "文旅方面/一"), ("阳涉铁路电气化改造", "城建方面/二"),
+])
+def test_projects_found_on_re_reading_have_records(name, source):
+    assert name in squeeze(item_text(source))
+    assert [p["source"] for p in PROJECTS if name in p["name_zh"]] == [source]

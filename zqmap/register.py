@@ -32,6 +32,8 @@ from shapely.geometry import Point, shape
 
 from zqmap.paths import COUNTIES_FILE, PLACES_FILE, PROJECTS_FILE, resolve_data_dir
 from zqmap.vocab import (
+    DATE_PRECISIONS,
+    MATCH_CONFIDENCES,
     MILESTONE_KINDS,
     PLACE_KINDS,
     PRECISION_BY_KEY,
@@ -58,10 +60,11 @@ PROJECT_FIELDS = {
     "summary_zh", "summary_en", "milestones", "quantities", "source",
 }
 PROJECT_REQUIRED = ("id", "name_zh", "name_en", "sector", "place", "precision", "source")
-MILESTONE_FIELDS = {"month", "kind", "note", "note_en"}
+MILESTONE_FIELDS = {"month", "kind", "date_precision", "date_rule", "as_written", "note", "note_en"}
+MILESTONE_REQUIRED = ("month", "kind", "date_precision")
 QUANTITY_FIELDS = {"kind", "value", "unit", "as_written", "note"}
 PLACE_FIELDS = {
-    "id", "name_zh", "name_en", "kind", "township", "lon", "lat", "precision", "source", "note",
+    "id", "name_zh", "name_en", "kind", "township", "lon", "lat", "precision", "confidence", "source", "note",
 }
 PLACE_REQUIRED = ("id", "name_zh", "name_en", "kind", "lon", "lat", "precision", "source")
 
@@ -69,8 +72,8 @@ PLACE_REQUIRED = ("id", "name_zh", "name_en", "kind", "lon", "lat", "precision",
 PROJECT_COLUMNS = [
     "id", "name_zh", "name_en", "sector", "category", "place", "place_zh", "place_en",
     "township", "township_zh", "township_en", "precision", "summary_zh", "summary_en",
-    "milestones", "months", "kinds", "first_month", "due_month", "quantities",
-    "investment_cny", "source_ref", "search_text", "geometry",
+    "place_confidence", "milestones", "months", "kinds", "date_precisions", "first_month", "due_month",
+    "due_precision", "quantities", "investment_cny", "source_ref", "search_text", "geometry",
 ]
 
 
@@ -109,6 +112,24 @@ class RegisterError(Exception):
 
 
 @dataclass(frozen=True)
+class DateRule:
+    """A rule of the register's header: how a time phrase of the text becomes a month.
+
+    ``month`` (``MM``) is the month it always gives in the plan year (``None`` for a rule
+    that depends on the phrase, such as "before month N"); ``phrases`` are the words it reads.
+    """
+
+    id: str
+    zh: str
+    en: str
+    month: str | None = None
+    phrases: tuple[str, ...] = ()
+
+    def label(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
 class RegisterMeta:
     """The register's header: which county, which plan year, from which document.
 
@@ -134,6 +155,15 @@ class RegisterMeta:
     source_en: str
     credits_zh: str = ""
     credits_en: str = ""
+    date_rules: tuple[DateRule, ...] = ()
+
+    def date_rule(self, rule_id: str) -> DateRule | None:
+        """The header's rule ``rule_id`` (how a time phrase became a month), or ``None``.
+
+        >>> load().meta.date_rule("first-half").month
+        '06'
+        """
+        return next((r for r in self.date_rules if r.id == rule_id), None)
 
     @property
     def plan_months(self) -> tuple[str, ...]:
@@ -423,6 +453,7 @@ class _Place:
     precision: str
     source: str
     note: str = ""
+    confidence: str = ""  # how sure a name match to another source is; "" when it is the source's own place
 
 
 def _check_places(data: Any, label: str, county: shapely.Geometry | None, problems: list[Problem]) -> dict[str, _Place]:
@@ -442,13 +473,14 @@ def _check_places(data: Any, label: str, county: shapely.Geometry | None, proble
         precision = c.choice("precision", PRECISION_BY_KEY)
         source = c.text("source", MAX_TEXT["long"], required=True)
         note = c.text("note", MAX_TEXT["long"]) or ""
+        confidence = c.choice("confidence", MATCH_CONFIDENCES) or ""
         if lon is not None and lat is not None and county is not None:
             if not county.covers(Point(lon, lat)):
                 c.add("lon", f"point ({lon}, {lat}) lies outside the county polygon", c.line("lon"))
         if township:
             pending_township.append((c, township))
         if c.count == 0:
-            places[pid] = _Place(pid, name_zh, name_en, kind, township, lon, lat, precision, source, note)
+            places[pid] = _Place(pid, name_zh, name_en, kind, township, lon, lat, precision, source, note, confidence)
     raw_ids = _all_ids(data, "places")
     for c, township in pending_township:
         target = places.get(township)
@@ -486,8 +518,14 @@ def _items(c: _Checker, key: str, allowed: set[str], required: tuple[str, ...]) 
     return out
 
 
-def _check_milestones(c: _Checker) -> list[dict] | None:
-    items = _items(c, "milestones", MILESTONE_FIELDS, ("month", "kind"))
+def _check_milestones(c: _Checker, meta: RegisterMeta | None) -> list[dict] | None:
+    """The record's milestones, sorted by month; ``None`` when any is broken.
+
+    With the header (``meta``) known, a milestone's month must agree with how it says it is
+    known: ``derived`` and ``implied`` name one of the header's ``date_rules``; an
+    ``implied`` month is the plan year's December; a rule with a fixed month gives that month.
+    """
+    items = _items(c, "milestones", MILESTONE_FIELDS, MILESTONE_REQUIRED)
     if items is None or None in items:
         return None
     out = []
@@ -495,14 +533,45 @@ def _check_milestones(c: _Checker) -> list[dict] | None:
         month = m.rec.get("month")
         if month is not None and (not isinstance(month, str) or not valid_month(month)):
             m.add("month", f"{_show(month)} is not a month YYYY-MM (01-12)")
+            month = None
         kind = m.choice("kind", MILESTONE_KINDS)
+        precision = m.choice("date_precision", DATE_PRECISIONS)
+        rule_id = m.text("date_rule", MAX_TEXT["short"]) or ""
+        as_written = m.text("as_written", MAX_TEXT["long"]) or ""
         note = m.text("note", MAX_TEXT["long"]) or ""
         note_en = m.text("note_en", MAX_TEXT["long"]) or ""
+        if precision and meta is not None:
+            _check_date_rule(m, meta, month, precision, rule_id)
         if m.count == 0:
-            out.append({"month": month, "kind": kind, "note": note, "note_en": note_en})
+            out.append({"month": month, "kind": kind, "date_precision": precision, "date_rule": rule_id,
+                        "as_written": as_written, "note": note, "note_en": note_en})
     if any(m.count for m in items):
         return None
     return sorted(out, key=lambda x: x["month"])
+
+
+def _check_date_rule(m: _Checker, meta: RegisterMeta, month: str | None, precision: str, rule_id: str) -> None:
+    """A milestone's ``date_rule`` against its ``date_precision`` and month (see :func:`_check_milestones`)."""
+    if precision == "stated":
+        if rule_id:
+            m.add("date_rule", "a stated month needs no rule (a month a rule resolved is 'derived')")
+        return
+    if not rule_id:
+        m.add("date_rule", f"a {precision} month must name the rule that gave it (one of the header's date_rules: "
+                           f"{', '.join(r.id for r in meta.date_rules) or 'none defined'})", m.line("date_precision"))
+        return
+    rule = meta.date_rule(rule_id)
+    if rule is None:
+        m.add("date_rule", f"unknown rule {rule_id!r} (not in the header's date_rules: "
+                           f"{', '.join(r.id for r in meta.date_rules) or 'none defined'})")
+        return
+    if month is None:
+        return
+    december = f"{meta.plan_year}-12"
+    if precision == "implied" and month != december:
+        m.add("month", f"an implied month is the plan year's December ({december}), not {month}")
+    elif rule.month is not None and month != f"{meta.plan_year}-{rule.month}":
+        m.add("month", f"rule {rule_id!r} gives {meta.plan_year}-{rule.month}, not {month}")
 
 
 def valid_month(text: str) -> bool:
@@ -561,7 +630,9 @@ def _check_geometry(c: _Checker, county: shapely.Geometry | None) -> shapely.Geo
     return geom
 
 
-HEADER_FIELDS = {"county", "plan_year", "title", "source_document", "source_title", "credits", "projects"}
+HEADER_FIELDS = {"county", "plan_year", "title", "source_document", "source_title", "credits", "date_rules", "projects"}
+DATE_RULE_FIELDS = {"id", "zh", "en", "month", "phrases"}
+MM_RE = re.compile(r"^(0[1-9]|1[0-2])$")
 HEADER_REQUIRED = ("county", "plan_year", "title", "source_document", "source_title")
 COUNTY_FIELDS = {"code", "name_zh", "name_en", "slug"}
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -613,16 +684,38 @@ def _check_header(data: Any, label: str, problems: list[Problem]) -> RegisterMet
     title = pair("title", MAX_TEXT["name"])
     source = pair("source_title", MAX_TEXT["name"])
     credits = pair("credits", MAX_TEXT["name"]) if data.get("credits") is not None else ("", "")
+    rules = _check_date_rules(c, data)
     document = c.text("source_document", MAX_TEXT["name"], required=True)
-    if c.count or None in (code, names, slug, year, title, source, credits, document):
+    if c.count or None in (code, names, slug, year, title, source, credits, document, rules):
         return None
     return RegisterMeta(code, names[0], names[1], slug, year, title[0], title[1], document, source[0], source[1],
-                        credits[0], credits[1])
+                        credits[0], credits[1], rules)
+
+
+def _check_date_rules(c: _Checker, data: _LineDict) -> tuple[DateRule, ...] | None:
+    """The header's ``date_rules`` (how a time phrase becomes a month); ``None`` when any is broken."""
+    items = _items(c, "date_rules", DATE_RULE_FIELDS, ("id", "zh", "en"))
+    if items is None or None in items:
+        return None
+    rules: list[DateRule] = []
+    seen: set[str] = set()
+    for r in items:
+        rid = r.ident(seen)
+        zh, en = r.text("zh", MAX_TEXT["long"], required=True), r.text("en", MAX_TEXT["long"], required=True)
+        month = r.rec.get("month")
+        if month is not None and not (isinstance(month, str) and MM_RE.match(month)):
+            r.add("month", f"{_show(month)} is not a month of the plan year, MM (01-12, quoted: \"06\")")
+        phrases = r.rec.get("phrases") or []
+        if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+            r.add("phrases", "must be a list of non-empty texts")
+        elif r.count == 0:
+            rules.append(DateRule(rid, zh, en, month, tuple(phrases)))
+    return None if any(r.count for r in items) else tuple(rules)
 
 
 def _check_projects(
     data: Any, label: str, places: dict[str, _Place], place_ids: set[str],
-    county: shapely.Geometry | None, problems: list[Problem],
+    county: shapely.Geometry | None, problems: list[Problem], meta: RegisterMeta | None = None,
 ) -> list[dict]:
     rows: list[dict] = []
     seen: set[str] = set()
@@ -647,7 +740,7 @@ def _check_projects(
         summary_zh = c.text("summary_zh", MAX_TEXT["long"]) or ""
         summary_en = c.text("summary_en", MAX_TEXT["long"]) or ""
         source = c.text("source", MAX_TEXT["short"], required=True)
-        milestones = _check_milestones(c)
+        milestones = _check_milestones(c, meta)
         quantities = _check_quantities(c)
         geom = _check_geometry(c, county)
         if c.count or place is None:
@@ -661,10 +754,17 @@ def _check_projects(
     return rows
 
 
+DATE_PRECISION_RANK = {key: i for i, key in enumerate(DATE_PRECISIONS)}
+
+
 def _project_row(pid, name_zh, name_en, sector, category, place, places, precision,
                  summary_zh, summary_en, milestones, quantities, source, geom) -> dict:
-    township = places[place.township] if place.township else place
+    township = _township_of(place, places)
     months = tuple(m["month"] for m in milestones)
+    due = max(months) if months else None
+    # The due month's precision: the most certain of the milestones in that month.
+    due_precision = min((m["date_precision"] for m in milestones if m["month"] == due),
+                        key=DATE_PRECISION_RANK.__getitem__, default=None)
     investment = sum(q["value"] for q in quantities if q["kind"] == "investment")
     notes = " ".join(f"{m['note']} {m['note_en']}" for m in milestones)
     search = " ".join([pid, name_zh, name_en, category, place.name_zh, place.name_en,
@@ -674,12 +774,24 @@ def _project_row(pid, name_zh, name_en, sector, category, place, places, precisi
         "place": place.id, "place_zh": place.name_zh, "place_en": place.name_en,
         "township": township.id, "township_zh": township.name_zh, "township_en": township.name_en,
         "precision": precision, "summary_zh": summary_zh, "summary_en": summary_en,
+        "place_confidence": place.confidence,
         "milestones": milestones, "months": months, "kinds": tuple(m["kind"] for m in milestones),
-        "first_month": months[0] if months else None, "due_month": max(months) if months else None,
+        "date_precisions": tuple(m["date_precision"] for m in milestones),
+        "first_month": months[0] if months else None, "due_month": due, "due_precision": due_precision,
         "quantities": quantities,
         "investment_cny": investment if any(q["kind"] == "investment" for q in quantities) else math.nan,
         "source_ref": source, "search_text": search.casefold(), "geometry": geom,
     }
+
+
+def _township_of(place: _Place, places: dict[str, _Place]) -> _Place:
+    """The township a project at ``place`` counts under: the place's own township; a township or the
+    county itself; for a place whose township is not known (a site from another source), the county."""
+    if place.township:
+        return places[place.township]
+    if place.kind in ("township", "county"):
+        return place
+    return next((p for p in places.values() if p.kind == "county"), place)
 
 
 # --------------------------------------------------------------------------
@@ -782,7 +894,7 @@ def _load(data_dir: str | Path | None) -> _Result:
     places = _check_places(places_data, PLACES_FILE, county, problems)
     projects_data = _read_yaml(root / PROJECTS_FILE, PROJECTS_FILE, problems)
     meta = _check_header(projects_data, PROJECTS_FILE, problems)
-    rows = _check_projects(projects_data, PROJECTS_FILE, places, place_ids, county, problems)
+    rows = _check_projects(projects_data, PROJECTS_FILE, places, place_ids, county, problems, meta)
     if meta is None and not problems:
         problems.append(Problem(PROJECTS_FILE, 1, "-", "-", "the file has no register header (county, plan_year, title, "
                                                           "source_document, source_title)"))
@@ -798,7 +910,7 @@ def _load(data_dir: str | Path | None) -> _Result:
         pd.DataFrame(rows, columns=PROJECT_COLUMNS), geometry="geometry", crs=CRS
     )
     projects.index = pd.RangeIndex(len(projects))
-    for col in ("first_month", "due_month"):  # keep None (not NaN) for "no date"
+    for col in ("first_month", "due_month", "due_precision"):  # keep None (not NaN) for "no date"
         projects[col] = pd.Series(projects[col].to_numpy(dtype=object), dtype=object).where(projects[col].notna(), None)
     places_gdf = gpd.GeoDataFrame(
         [{**p.__dict__, "geometry": Point(p.lon, p.lat)} for p in places.values()],

@@ -1,5 +1,5 @@
-"""The project's vocabularies: sectors, milestone kinds, precision levels,
-quantity kinds and export formats.
+"""The project's vocabularies: sectors, milestone kinds, precision levels (of places
+and of dates), match confidence, quantity kinds and export formats.
 
 Each fact is defined once here and imported everywhere else (the map, the
 filters, the exports and the app all read colours and labels from this module).
@@ -10,6 +10,8 @@ filters, the exports and the app all read colours and labels from this module).
 ['site', 'village', 'township', 'county']
 >>> [p.style for p in PRECISIONS]
 ['filled', 'filled', 'hollow', 'dashed']
+>>> DATE_PRECISIONS["implied"].label("en")
+"year's task (due December)"
 """
 
 from __future__ import annotations
@@ -92,6 +94,21 @@ PRECISIONS: tuple[Precision, ...] = (
 )
 PRECISION_BY_KEY: dict[str, Precision] = {p.key: p for p in PRECISIONS}
 PRECISION_RANK: dict[str, int] = {p.key: i for i, p in enumerate(PRECISIONS)}
+
+# How a milestone's month is known (``date_precision``), most certain first.
+DATE_PRECISIONS: dict[str, Term] = _index(
+    Term("stated", "原文月份", "month stated"),
+    Term("derived", "按规则推定", "derived by rule"),
+    Term("implied", "年度任务（按年底计）", "year's task (due December)"),
+)
+
+# How sure the match of a plan's name to a gazetteer entry from another source is (a place's ``confidence``).
+MATCH_CONFIDENCES: dict[str, Term] = _index(
+    Term("high", "高", "high"),
+    Term("medium-high", "较高", "medium-high"),
+    Term("medium", "中等", "medium"),
+    Term("low", "低", "low"),
+)
 
 QUANTITY_KINDS: dict[str, Term] = _index(
     Term("investment", "总投资", "investment"),

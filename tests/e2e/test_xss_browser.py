@@ -39,7 +39,7 @@ PROJECTS = [
     {"id": "xss-payload", "name_zh": f"甲{PAYLOAD}", "name_en": f"A {PAYLOAD}", "sector": "industry",
      "place": "village-xiaqizhi", "precision": "village",
      "summary_zh": f"说明{PAYLOAD}", "summary_en": f"summary {PAYLOAD}",
-     "milestones": [{"month": "2024-03", "kind": "start", "note": f"节点{PAYLOAD}", "note_en": f"ms {PAYLOAD}"}],
+     "milestones": [{"date_precision": "stated", "month": "2024-03", "kind": "start", "note": f"节点{PAYLOAD}", "note_en": f"ms {PAYLOAD}"}],
      "quantities": [{"kind": "investment", "value": 100000000, "unit": "CNY", "as_written": "1亿元",
                      "note": f"数量{PAYLOAD}"}],
      "source": "工业方面/一"},

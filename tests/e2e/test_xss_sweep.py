@@ -99,7 +99,7 @@ def sweep_projects(place_precision: dict[str, str]) -> list[dict]:
             pid_of(i), name_zh=v["name_zh"], name_en=v["name_en"], sector=SECTOR_KEYS[i % len(SECTOR_KEYS)],
             place=place, precision=place_precision[place], summary_zh=v["summary_zh"], summary_en=v["summary_en"],
             category=v["category"], source=v["source"],
-            milestones=[{"month": f"2024-{i % 12 + 1:02d}", "kind": KINDS[i % len(KINDS)], "note": v["note"],
+            milestones=[{"date_precision": "stated", "month": f"2024-{i % 12 + 1:02d}", "kind": KINDS[i % len(KINDS)], "note": v["note"],
                          "note_en": v["note_en"]}],
             quantities=[{"kind": "investment", "value": (i + 1) * 10_000_000, "unit": "CNY",
                          "as_written": v["as_written"], "note": v["quantity_note"]},
