@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pg import pg_cluster, pg_fresh_db, pg_url  # noqa: F401  (PostgreSQL fixtures, see tests/pg.py)
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "data"
