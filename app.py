@@ -181,7 +181,7 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
         name = export_filename(flt, key)
         with col:
-            if key in ("pdf", "png"):
+            if fmt.on_demand:
                 token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
                 ready = st.session_state.get(f"_render_{key}")
                 if ready and ready[0] == token:
