@@ -103,6 +103,9 @@ def sidebar(ds: Dataset, lang: str) -> None:
     with st.sidebar:
         language_radio()
         st.header(t("filters", lang))
+        # Above the filters: a multiselect shrinks when it loses focus (after "Select all", say),
+        # and a button below it would move between mouse-down and mouse-up, losing the click.
+        st.button(t("reset", lang), on_click=set_widgets, args=(Filter(),))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                        format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
         st.select_slider(t("month_range", lang), options=list(PLAN_MONTHS), key="w_months",
@@ -115,7 +118,6 @@ def sidebar(ds: Dataset, lang: str) -> None:
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
                        format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
         st.text_input(t("search", lang), key="w_text", max_chars=100)
-        st.button(t("reset", lang), on_click=set_widgets, args=(Filter(),))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
                      format_func=lambda k: t(f"basemap_{k}", lang))
