@@ -115,6 +115,9 @@ def sidebar(ds: Dataset, lang: str) -> None:
     with st.sidebar:
         language_radio()
         st.header(t("filters", lang))
+        # Above the filters: a multiselect shrinks when it loses focus (after "Select all", say),
+        # and a button below it would move between mouse-down and mouse-up, losing the click.
+        st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                        format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
         months = ds.plan_months
@@ -128,7 +131,6 @@ def sidebar(ds: Dataset, lang: str) -> None:
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
                        format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
         st.text_input(t("search", lang), key="w_text", max_chars=100)
-        st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
                      format_func=lambda k: t(f"basemap_{k}", lang))
@@ -194,7 +196,7 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
         name = export_filename(flt, key, ds.meta.slug)
         with col:
-            if key in ("pdf", "png"):
+            if fmt.on_demand:
                 token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
                 ready = st.session_state.get(f"_render_{key}")
                 if ready and ready[0] == token:

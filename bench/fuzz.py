@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         "Every example writes a register to a temporary directory and checks that `validate()` returns only "
         "`Problem`s, that `load()` raises `RegisterError` exactly when there are problems, and that "
         "`zqmap validate` prints one `FILE:LINE: id: field: message` line per problem and exits 1 "
-        "(0 when valid), with no traceback. Random (not derandomised) examples, shrinking on.",
+        "(0 when valid), with no traceback. The raw-text property also checks the answer against PyYAML's "
+        "own parser: text that does not parse gives exactly one `invalid YAML` line naming the file and a "
+        "line inside it; an empty or comment-only file gives one `projects` line; a clean register is a "
+        "mapping whose `projects` is a list. Random (not derandomised) examples, shrinking on.",
         "",
         f"Result: **{summary.strip('= ') or 'no summary line'}**, exit code {proc.returncode}, "
         f"wall time {wall / 60:.1f} min.",
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "A *passing* test case is a register, valid or not, handled as above; *invalid* test cases are draws "
         "Hypothesis itself discarded (a recursive value over its size limit), not registers. Outcomes: the "
-        "share of test cases whose register loaded cleanly vs gave a problem list.",
+        "share of test cases whose register loaded cleanly vs gave a problem list, and of raw texts that were "
+        "not YAML.",
         "",
         "## Machine",
         "",

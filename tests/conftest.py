@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pg import pg_cluster, pg_fresh_db, pg_url  # noqa: F401  (PostgreSQL fixtures, see tests/pg.py)
 
 from zqmap import paths
 

@@ -13,6 +13,7 @@ from zqmap.filters import Filter, mask
 from zqmap.i18n import t
 from zqmap.paths import bundled_data_dir
 from zqmap.register import load
+from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -113,6 +114,64 @@ def test_bad_query_params_are_ignored(bundled, ds):
     no_exception(at)
     assert at.multiselect(key="w_sectors").value == []
     assert at.metric[0].label == count_label(ds)
+
+
+@pytest.fixture
+def widget_state_warnings(monkeypatch):
+    """Streamlit's "created with a default value but also had its value set via the Session State
+    API" warnings. Streamlit logs it only under a real runtime and once per process: pretend one,
+    and re-arm it."""
+    import logging
+    import types
+
+    from streamlit.elements.lib import policies
+
+    monkeypatch.setattr(policies, "runtime", types.SimpleNamespace(exists=lambda: True))
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger(policies.__name__)
+    logger.addHandler(handler)
+    yield seen
+    logger.removeHandler(handler)
+
+
+def test_one_click_on_reset_restores_every_filter_without_a_warning(bundled, ds, widget_state_warnings):
+    at = new_app()
+    for key, value in {"sector": "industry", "from": "2024-03", "to": "2024-06", "undated": "0"}.items():
+        at.query_params[key] = value
+    loaded(at)
+    at.multiselect(key="w_precisions").set_value(list(PRECISION_BY_KEY)).run()  # "Select all"
+    at.multiselect(key="w_kinds").set_value(list(MILESTONE_KINDS)).run()
+    at.multiselect(key="w_townships").set_value(ds.township_ids()[:2]).run()
+    at.text_input(key="w_text").input("项目").run()
+    no_exception(at)
+    assert at.metric[0].label != count_label(ds)
+    next(b for b in at.button if b.label == t("reset", "zh")).click().run()
+    no_exception(at)
+    assert at.multiselect(key="w_sectors").value == []
+    assert at.select_slider(key="w_months").value == (ds.plan_months[0], ds.plan_months[-1])
+    assert at.checkbox(key="w_undated").value is True
+    for key in ("w_kinds", "w_townships", "w_precisions"):
+        assert at.multiselect(key=key).value == [], key
+    assert at.text_input(key="w_text").value == ""
+    assert at.metric[0].label == count_label(ds)
+    assert dict(at.query_params) == {"lang": "zh"}
+    at.run()  # and it stays reset when the widgets' state comes back from the front end
+    assert at.metric[0].label == count_label(ds)
+    assert not [w for w in widget_state_warnings if "Session State" in w], widget_state_warnings
+
+
+def test_reset_sits_above_the_filters(bundled):
+    """A multiselect grows while focused (after "Select all" its input gets a row of its own) and
+    shrinks on blur: a button below it moved between mouse-down and mouse-up, and the first click
+    on Reset was lost. Above the filters nothing can move it."""
+    at = loaded(new_app())
+    kinds = [type(node).__name__ for node in at.sidebar if type(node).__name__ != "ElementList"]
+    labels = [getattr(node, "label", None) for node in at.sidebar]
+    reset = labels.index(t("reset", "zh"))
+    assert "Multiselect" not in kinds[:reset] and "TextInput" not in kinds[:reset], kinds
 
 
 def test_language_switch_shows_english(bundled, ds):

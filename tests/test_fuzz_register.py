@@ -18,7 +18,7 @@ import re
 import pytest
 import yaml
 from conftest import project, write_register
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from zqmap.cli import main
@@ -128,19 +128,42 @@ def test_mutated_projects_never_crash(tmp_path_factory, capsys, records):
 @given(text=st.one_of(st.text(max_size=400), st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
                       st.sampled_from(["[" * 5000, "a: &x [*x]", "projects: !!python/object:os.system {}",
                                        "projects:\n- id: a\n  id: b\n", "\t- bad indent", "---\n---\n"])))
+@example(text="")
+@example(text="# truncated\n")
+@example(text="projects: []\n")
+@example(text="projects: [\n")
+@example(text="projects:\n  - id: a\n    name_zh: '")
 def test_arbitrary_yaml_text_never_crashes(tmp_path_factory, capsys, text):
     data = write_register(tmp_path_factory.mktemp("fuzz"), text)
     problems = check(data, capsys)
-    # "projects: []" and friends are valid; anything else must say something
-    assert problems or isinstance(yaml.safe_load(text) if _parses(text) else None, (dict, type(None)))
+    root = _compose(text)
+    if root is _NOT_YAML:  # exactly one line, naming the file and a line inside it
+        event("outcome: invalid YAML")
+        assert len(problems) == 1, [str(p) for p in problems]
+        (problem,) = problems
+        assert problem.file == "projects.yaml"
+        assert problem.message.startswith("invalid YAML"), str(problem)
+        assert 1 <= problem.line <= text.count("\n") + 2, str(problem)
+    elif root is None:  # empty, or only comments: a truncated register, one line
+        assert [p.field for p in problems] == ["projects"], [str(p) for p in problems]
+    elif not problems:  # valid: only a mapping whose 'projects' is a list ("projects: []" and friends)
+        assert isinstance(root, yaml.MappingNode), text
+        lists = [v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "projects"]
+        assert lists and isinstance(lists[-1], yaml.SequenceNode), text
 
 
-def _parses(text: str) -> bool:
+_NOT_YAML = object()
+
+
+def _compose(text: str):
+    """PyYAML's node tree of ``text`` (``None``: no document), or ``_NOT_YAML`` when it does not parse.
+
+    The same parser as the register's loader (libyaml when PyYAML has it: the pure-Python one
+    disagrees on corner cases such as a tab after a scalar)."""
     try:
-        yaml.safe_load(text)
-        return True
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, RecursionError):
-        return False
+        return _NOT_YAML
 
 
 PLACE_FIELDS = ["id", "name_zh", "name_en", "kind", "township", "lon", "lat", "precision", "source"]

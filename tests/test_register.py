@@ -83,6 +83,10 @@ BROKEN = [
     ("bidi override", [project(name_en="abc\u202edef")], None, "p-one", "name_en", "bidirectional"),
     ("bad id", [project(pid="Has Spaces")], None, "#1", "id", "not a slug"),
     ("duplicate key", "projects:\n  - id: a\n    id: b\n", 3, "b", "id", "more than once"),
+    ("empty file", "", 1, "-", "projects", "is missing (empty or truncated file?)"),
+    ("only comments", "# 左权县重点项目\n\n", 1, "-", "projects", "is missing"),
+    ("no projects key", "# register\nproject:\n  - id: a\n", 2, "-", "projects", "is missing"),
+    ("null list", "# register\nprojects:\n", 2, "-", "projects", "is empty; write 'projects: []' for none"),
 ]
 
 
@@ -106,6 +110,30 @@ def test_broken_register_gives_one_clear_line(make_register, capsys, name, conte
     lines = out.out.strip().splitlines()
     assert lines and all(LINE_RE.match(x) for x in lines), lines
     assert str(problem) in lines
+
+
+@pytest.mark.parametrize("text", ["", "# cut off here\n", "~\n"], ids=["0 bytes", "comment only", "null"])
+def test_empty_register_is_one_line_error(make_register, capsys, text):
+    data = make_register(text)
+    assert [str(p) for p in validate(data)] == [
+        "projects.yaml:1: -: projects: is missing (empty or truncated file?); write 'projects: []' for none"]
+    assert main(["validate", "--data", str(data)]) == 1
+    assert "ok:" not in capsys.readouterr().out
+
+
+def test_empty_places_file_is_an_error_too(make_register):
+    data = make_register([project()])
+    (data / "geo/places.yaml").write_bytes(b"")
+    problems = validate(data)
+    assert any(p.file == "geo/places.yaml" and p.field == "places" and "is missing" in p.message for p in problems)
+
+
+def test_explicit_empty_list_is_a_valid_register(make_register, capsys):
+    data = make_register("projects: []\n")
+    assert validate(data) == []
+    assert len(load(data).projects) == 0
+    assert main(["validate", "--data", str(data)]) == 0
+    assert "ok: 0 projects" in capsys.readouterr().out
 
 
 def test_problem_line_points_at_the_field(make_register):

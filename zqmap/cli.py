@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the filtered projects as a file")
     _add_data(p)
     _add_filters(p)
-    p.add_argument("--format", "-f", required=True, choices=list(EXPORT_FORMATS))
+    p.add_argument("--format", "-f", required=True, choices=list(EXPORT_FORMATS),
+                   help="; ".join(f"{k}: {f.en} ({f.suffix})" for k, f in EXPORT_FORMATS.items()))
     p.add_argument("--out", "-o", required=True, metavar="PATH")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_export)

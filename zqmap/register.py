@@ -291,7 +291,7 @@ def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
         problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
         return None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -301,6 +301,11 @@ def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
         problems.append(Problem(label, 1, "-", "-", f"invalid YAML: {exc}"))
     except RecursionError:
         problems.append(Problem(label, 1, "-", "-", "invalid YAML: nested too deeply"))
+    else:
+        if data is None:  # 0 bytes, only comments or a bare null: a mapping with no keys, so its list is missing
+            data = _LineDict()
+            data.line, data.key_lines, data.duplicates = 1, {}, []
+        return data
     return None
 
 
@@ -418,12 +423,17 @@ def _record_name(rec: Any, index: int) -> str:
 
 def _records(data: Any, key: str, label: str, problems: list[Problem]) -> list[tuple[int, _LineDict]]:
     """The list under ``key`` of a top-level mapping, as (index, record) pairs."""
-    if data is None:
+    if data is None:  # unreadable: already reported
         return []
     if not isinstance(data, _LineDict):
         problems.append(Problem(label, 1, "-", key, f"the file must be a mapping with a '{key}' list"))
         return []
     items = data.get(key)
+    if items is None:
+        line = data.key_lines.get(key, data.line)
+        what = "is empty" if key in data else "is missing (empty or truncated file?)"
+        problems.append(Problem(label, line, "-", key, f"{what}; write '{key}: []' for none"))
+        return []
     if not isinstance(items, list):
         line = data.key_lines.get(key, 1)
         problems.append(Problem(label, line, "-", key, f"must be a list of records, not {_type_name(items)}"))

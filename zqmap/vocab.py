@@ -132,31 +132,31 @@ PLACE_KINDS: dict[str, Term] = _index(
 
 @dataclass(frozen=True)
 class ExportFormat:
+    """One export format: the app's download section, the CLI and the exporters read this table."""
+
     key: str
-    suffix: str
+    suffix: str  # the file extension, with its dot
     mime: str
     zh: str
     en: str
+    module: str  # imported on first use; registers the exporter with zqmap.export.exporter
+    on_demand: bool = False  # slow to render: the app prepares it when asked, not on every rerun
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
 
 
+_BRIEFING, _TABLES = "zqmap.export.briefing.pages", "zqmap.export.tables"
 EXPORT_FORMATS: dict[str, ExportFormat] = {
     f.key: f
     for f in (
-        ExportFormat("pdf", ".pdf", "application/pdf", "PDF 简报", "PDF briefing"),
-        ExportFormat("png", ".png", "image/png", "PNG 图片", "PNG image"),
-        ExportFormat("html", ".html", "text/html", "离线 HTML", "Offline HTML"),
-        ExportFormat("geojson", ".geojson", "application/geo+json", "GeoJSON", "GeoJSON"),
-        ExportFormat("csv", ".csv", "text/csv", "CSV", "CSV"),
-        ExportFormat(
-            "xlsx",
-            ".xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Excel",
-            "Excel",
-        ),
-        ExportFormat("gpkg", ".gpkg", "application/geopackage+sqlite3", "GeoPackage", "GeoPackage"),
+        ExportFormat("pdf", ".pdf", "application/pdf", "PDF 简报", "PDF briefing", _BRIEFING, on_demand=True),
+        ExportFormat("png", ".png", "image/png", "PNG 图片", "PNG image", _BRIEFING, on_demand=True),
+        ExportFormat("html", ".html", "text/html", "离线 HTML", "Offline HTML", "zqmap.export.html"),
+        ExportFormat("geojson", ".geojson", "application/geo+json", "GeoJSON", "GeoJSON", _TABLES),
+        ExportFormat("csv", ".csv", "text/csv", "CSV", "CSV", _TABLES),
+        ExportFormat("xlsx", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     "Excel", "Excel", _TABLES),
+        ExportFormat("gpkg", ".gpkg", "application/geopackage+sqlite3", "GeoPackage", "GeoPackage", _TABLES),
     )
 }

@@ -1,7 +1,8 @@
 """Exports of a filtered view: one module per family of formats.
 
 Each exporter has the signature ``(view: View) -> bytes`` and registers itself
-with :func:`exporter`; :func:`render` and :func:`write` dispatch on the format.
+with :func:`exporter` in the module that ``zqmap.vocab.EXPORT_FORMATS`` names for
+its format; :func:`render` and :func:`write` dispatch on the format.
 
 >>> from zqmap.register import load
 >>> from zqmap.filters import Filter
@@ -58,12 +59,6 @@ class View:
 
 Exporter = Callable[[View], bytes]
 _EXPORTERS: dict[str, Exporter] = {}
-# Modules that register exporters, imported on first use (matplotlib is slow to import).
-_MODULES = {
-    "geojson": "zqmap.export.tables", "csv": "zqmap.export.tables", "xlsx": "zqmap.export.tables",
-    "gpkg": "zqmap.export.tables", "html": "zqmap.export.html", "pdf": "zqmap.export.briefing",
-    "png": "zqmap.export.briefing",
-}
 
 
 def exporter(fmt: str) -> Callable[[Exporter], Exporter]:
@@ -81,9 +76,9 @@ def exporter(fmt: str) -> Callable[[Exporter], Exporter]:
 def render(view: View, fmt: str) -> bytes:
     """The file contents of ``view`` in ``fmt``."""
     if fmt not in _EXPORTERS:
-        if fmt not in _MODULES:
+        if fmt not in EXPORT_FORMATS:
             raise ValueError(f"unknown format {fmt!r}; known: {', '.join(EXPORT_FORMATS)}")
-        importlib.import_module(_MODULES[fmt])
+        importlib.import_module(EXPORT_FORMATS[fmt].module)  # matplotlib is slow to import: on first use
     return _EXPORTERS[fmt](view)
 
 
