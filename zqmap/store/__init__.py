@@ -61,4 +61,7 @@ def open_store(location: str | os.PathLike | None = None, ds: Dataset | None = N
         inside = False
     if inside:
         raise unavailable(f"{path} is inside the zqmap package; keep stores outside it (e.g. var/store.gpkg)")
-    return Store(SqliteBackend(path, create=create), ds, **kwargs)
+    try:
+        return Store(SqliteBackend(path, create=create), ds, **kwargs)
+    except OSError as exc:  # e.g. a directory on the way that we may not enter
+        raise unavailable(f"{path}: {exc.strerror or exc}") from None

@@ -120,6 +120,7 @@ class Store:
 
     def __init__(self, backend: Backend, ds: Dataset | None = None, clock: Callable[[], str] = utc_now):
         self.backend, self.ds, self.clock = backend, ds, clock
+        self._ready = False
 
     @property
     def location(self) -> str:
@@ -171,9 +172,10 @@ class Store:
             except (TypeError, ValueError):
                 pass  # check() names the field
         with self._writing():
-            if not self.backend.initialised():
-                raise unavailable(f"{self.location} is not a zqmap store (run `zqmap store init`)")
-            self._sync()
+            if not self._ready:  # once per Store: the schema exists and the layer knows this plan
+                if not self.backend.initialised():
+                    raise unavailable(f"{self.location} is not a zqmap store (run `zqmap store init`)")
+                self._sync()
             state = self.backend.get_state(project) or new_state()
             if base is not None and state["seq"] > base:
                 raise StaleError([_stale(project, base, self.backend.events(project, after=base))])
@@ -193,6 +195,7 @@ class Store:
             else:
                 new = apply(state, ev)
             self.backend.put_state(project, new, tuple(new["point"]) if "point" in new else None)
+        self._ready = True
         return ev
 
     def _complete(self, project: str, kind: str, payload: dict, state: dict, data: bytes | None) -> dict:

@@ -212,6 +212,8 @@ class _Payload:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(key, f"must be a number of CNY, not {_type(value)}")
             return None
+        if isinstance(value, int) and abs(value) > MAX_AMOUNT:
+            value = math.copysign(math.inf, value) if abs(value) > 1e308 else float(value)
         if not math.isfinite(value):
             self.add(key, f"must be a finite number, not {value}")
             return None
@@ -228,8 +230,8 @@ class _Payload:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(key, f"must be a number, not {_type(value)}")
             return None
-        if not math.isfinite(value) or abs(value) > lim:
-            self.add(key, f"{value} is not a WGS84 coordinate (within ±{lim:g})")
+        if abs(value) > lim or not math.isfinite(value):
+            self.add(key, f"{_show(value)} is not a WGS84 coordinate (within ±{lim:g})")
             return None
         return float(value)
 
@@ -483,13 +485,20 @@ _CHECKS = {"progress": _progress, "milestone": _milestone, "move": _move, "probl
            "field": _field, "attachment": _attachment, "note": _note, "revert": _revert}
 
 
+def _project_ids(ds: Dataset) -> frozenset[str]:
+    ids = ds.__dict__.get("_store_ids")
+    if ids is None:
+        ids = ds.__dict__["_store_ids"] = frozenset(ds.projects["id"])
+    return ids
+
+
 def check_envelope(ds: Dataset, project: Any, author: Any, role: Any, reason: Any, base: Any) -> list[Problem]:
     """The parts of an event that are not the payload."""
     problems: list[Problem] = []
     rec = project if isinstance(project, str) and ID_RE.match(project) else "-"
     if not isinstance(project, str) or not ID_RE.match(project):
         problems.append(refusal(rec, "project", f"{_show(project)} is not a project id"))
-    elif project not in ds.__dict__.setdefault("_store_ids", frozenset(ds.projects["id"])):
+    elif project not in _project_ids(ds):
         problems.append(refusal(rec, "project", f"no project {project!r} in the plan"))
     c = _Payload(rec, {"author": author, "reason": reason}, problems)
     c.text("author", required=True, limit=MAX_TEXT["short"])

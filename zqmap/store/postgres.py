@@ -207,12 +207,15 @@ class PostgresBackend:
 
     def put_state(self, project: str, state: dict, point: tuple[float, float] | None) -> None:
         cols = layer_columns(state)
-        sets = ", ".join(f'"{c}" = :{c}' for c in cols)
+        names = [f'"{c}"' for c in cols]
+        values = [f":{c}" for c in cols]
         if point:
-            sets += ", geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326)"
+            names.append("geom")
+            values.append("ST_SetSRID(ST_MakePoint(:x, :y), 4326)")
             cols.update(x=point[0], y=point[1])
-        self._exec("INSERT INTO projects (id) VALUES (:id) ON CONFLICT (id) DO NOTHING", {"id": project})
-        self._exec(f"UPDATE projects SET {sets} WHERE id = :id", {**cols, "id": project})
+        sets = ", ".join(f"{n} = excluded.{n}" for n in names)
+        self._exec(f"INSERT INTO projects (id, {', '.join(names)}) VALUES (:id, {', '.join(values)}) "
+                   f"ON CONFLICT (id) DO UPDATE SET {sets}", {**cols, "id": project})
 
     def states(self) -> dict[str, dict]:
         return {pid: json.loads(s) for pid, s in self._rows("SELECT id, state FROM projects WHERE last_seq > 0")}

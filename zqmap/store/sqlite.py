@@ -17,6 +17,7 @@ import hashlib
 import json
 import sqlite3
 import struct
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -122,19 +123,51 @@ class SqliteBackend:
             raise unavailable(f"{self.path} does not exist (create it with `zqmap store init --store {self.path}`)")
         if self.path.is_dir():
             raise unavailable(f"{self.path} is a directory, not a store file")
+        self.read_only = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                        check_same_thread=False)
-            self.conn.execute("PRAGMA synchronous = FULL")
-            self._initialised = self._has_schema()
-            if self._initialised and self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.conn = None
+            try:
+                self.conn = self._connect(str(self.path), uri=False)
+                self._initialised = self._has_schema()
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc) and "unable to open" not in str(exc):
+                    raise
+                self._open_read_only()
+            if self._initialised and not self.read_only and \
+                    self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
             raise unavailable(_explain(exc, self.path)) from None
         except OSError as exc:
             raise unavailable(f"{self.path}: {exc.strerror}") from None
-        self._in_tx = False
+
+    @staticmethod
+    def _connect(target: str, uri: bool) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri)
+        if not uri:
+            conn.execute("PRAGMA synchronous = FULL")
+        return conn
+
+    def _open_read_only(self) -> None:
+        """A store we may not write (file or directory not writable): read it anyway.
+
+        A WAL file needs its ``-shm`` index; when the directory is not writable and
+        no writer has one open, the last writer checkpointed everything into the
+        main file, which is then read as immutable.
+        """
+        if self.conn is not None:
+            self.conn.close()
+        base = "file:" + urllib.parse.quote(str(self.path.resolve()))
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            self.conn = self._connect(base + query, uri=True)
+            try:
+                self._initialised = self._has_schema()
+                self.read_only = True
+                return
+            except sqlite3.OperationalError:
+                self.conn.close()
+        raise unavailable(f"{self.path} cannot be read (no permission)")
 
     def _has_schema(self) -> bool:
         row = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
@@ -162,6 +195,8 @@ class SqliteBackend:
 
     @contextmanager
     def transaction(self):
+        if self.read_only:
+            raise unavailable(_explain(sqlite3.OperationalError("readonly"), self.path))
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
