@@ -31,7 +31,7 @@ from typing import Any
 import shapely
 from shapely.geometry import Point
 
-from zqmap.register import BAD_CHARS_RE, MAX_TEXT, Dataset, valid_month
+from zqmap.register import MAX_TEXT, Dataset, _Checker, _LineDict, valid_month
 from zqmap.register import Problem as _Problem
 from zqmap.vocab import MILESTONE_KINDS, PLAN_MONTHS, PRECISION_BY_KEY
 
@@ -153,43 +153,27 @@ def end_of_month(month: str) -> str:
 # Checks
 
 
-class _Payload:
-    """Collects refusals for one payload."""
+class _Payload(_Checker):
+    """Collects refusals for one payload: the register's field checks, with one-line event problems."""
 
     def __init__(self, record: str, payload: dict, problems: list[Problem]):
-        self.record, self.p, self.problems = record, payload, problems
+        rec = _LineDict(payload)
+        rec.line, rec.key_lines, rec.duplicates = 0, {}, []
+        super().__init__("event", rec, record, problems)
+        self.p = payload
 
-    def add(self, fld: str, message: str) -> None:
+    def add(self, fld: str, message: str, line: int | None = None) -> None:
         self.problems.append(refusal(self.record, fld, message))
+        self.count += 1
 
     def text(self, key: str, required: bool = False, limit: int = MAX_PAYLOAD_TEXT) -> str | None:
+        """Text that is present (when ``required``), not blank, within ``limit``, with no control characters."""
         value = self.p.get(key)
         if value is None:
             if required:
                 self.add(key, "required")
             return None
-        if not isinstance(value, str):
-            self.add(key, f"must be text, not {_type(value)}")
-            return None
-        if not value.strip():
-            self.add(key, "must not be empty")
-            return None
-        if len(value) > limit:
-            self.add(key, f"is {len(value)} characters long; the limit is {limit}")
-            return None
-        if BAD_CHARS_RE.search(value):
-            self.add(key, "contains control or bidirectional-override characters")
-            return None
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...] | dict) -> str | None:
-        value = self.p.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str) or value not in allowed:
-            self.add(key, f"{_show(value)} is not one of: {', '.join(allowed)}")
-            return None
-        return value
+        return super().text(key, limit, required=True)
 
     def month(self, key: str, window: tuple[str, str], required: bool = False) -> str | None:
         value = self.p.get(key)
