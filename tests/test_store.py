@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sqlite3
+import subprocess
 
 import pytest
 from pg_local import pg_url_local  # noqa: F401 - fixture
@@ -260,7 +262,10 @@ def test_append_only_is_enforced_by_the_database(store, pid, backend):
 
 
 def _tamper(store, backend, sqls):
-    if backend == "sqlite":
+    """Edit the store behind zqmap's back: with the sqlite3 shell (or module), or psql-style SQL."""
+    if backend == "sqlite" and shutil.which("sqlite3"):
+        subprocess.run(["sqlite3", store.location, ";\n".join(sqls) + ";"], check=True, capture_output=True)
+    elif backend == "sqlite":
         conn = sqlite3.connect(store.location)
         for sql in sqls:
             conn.execute(sql)
