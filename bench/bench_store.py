@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -44,8 +45,10 @@ from zqmap import register, state  # noqa: E402
 from zqmap.store import open_store  # noqa: E402
 from zqmap.store.core import EVENT_COLUMNS, event_row  # noqa: E402
 from zqmap.store.events import GENESIS, seal  # noqa: E402
+from zqmap.store.fold import fold  # noqa: E402
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]
+IMPORT_UP_TO = 1000  # stores up to this many projects are built through `store import`
 
 
 def synthetic_events(ds, per_project: int, seed: int = 0):
@@ -151,8 +154,20 @@ def bench_load(n: int, per_project: int, tmp: Path, runs: int) -> dict:
     st = open_store(path, ds, create=True)
     st.init()
     t = time.perf_counter()
-    lines = (json.dumps(ev.as_json(), ensure_ascii=False) for ev in synthetic_events(ds, per_project))
-    imported = st.import_jsonl(lines)
+    if n <= IMPORT_UP_TO:  # the real path: a jsonl backup through `store import`
+        lines = (json.dumps(ev.as_json(), ensure_ascii=False) for ev in synthetic_events(ds, per_project))
+        imported = st.import_jsonl(lines)
+    else:  # the same rows and the same fold, without re-parsing and re-hashing 600,000 lines
+        events = list(synthetic_events(ds, per_project))
+        b = st.backend
+        with b.transaction():
+            b.conn.executemany(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
+                               f"({', '.join('?' * len(EVENT_COLUMNS))})",
+                               [tuple(row[c] for c in EVENT_COLUMNS) for row in map(event_row, events)])
+            for project, s in fold(events).items():
+                b.put_state(project, s, tuple(s["point"]) if "point" in s else None)
+        imported = len(events)
+        del events
     build_s = time.perf_counter() - t
     st.close()
     plan_t, store_t = [], []
@@ -165,10 +180,12 @@ def bench_load(n: int, per_project: int, tmp: Path, runs: int) -> dict:
         t = time.perf_counter()
         loaded = state.load(data, store=path)
         store_t.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    replayed = state.load(data, store=path, as_of="2099-12")
-    as_of_s = time.perf_counter() - t
-    same = loaded.projects.drop(columns="geometry").equals(replayed.projects.drop(columns="geometry"))
+    as_of_s, same = math.nan, None
+    if n <= IMPORT_UP_TO:  # a full replay of 600,000 events is not what the app does; timed for the small store only
+        t = time.perf_counter()
+        replayed = state.load(data, store=path, as_of="2099-12")
+        as_of_s = time.perf_counter() - t
+        same = loaded.projects.drop(columns="geometry").equals(replayed.projects.drop(columns="geometry"))
     plan_m, store_m = statistics.median(plan_t), statistics.median(store_t)
     return {"projects": n, "events": imported, "build_s": build_s, "plan_load_s": plan_m, "store_load_s": store_m,
             "ratio": store_m / plan_m, "as_of_replay_s": as_of_s, "replay_equals_materialised": same,
@@ -194,10 +211,18 @@ def main(argv=None) -> int:
             r = bench_load(n, 60, tmp, args.runs)
             loads.append(r)
             print(f"load {n} × 60: plan {r['plan_load_s']:.3f} s, store {r['store_load_s']:.3f} s, "
-                  f"ratio {r['ratio']:.2f}; as_of replay {r['as_of_replay_s']:.2f} s")
+                  f"ratio {r['ratio']:.2f}; as_of replay {_opt(r['as_of_replay_s'])} s; build {r['build_s']:.1f} s")
     write_results(Path(args.out), app, loads, " ".join(sys.argv))
     print(f"wrote {args.out}")
     return 0
+
+
+def _opt(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:.2f}"
+
+
+def _same(x: bool | None) -> str:
+    return "—" if x is None else ("yes" if x else "NO")
 
 
 def write_results(path: Path, app: dict, loads: list[dict], cmd: str) -> None:
@@ -223,10 +248,13 @@ def write_results(path: Path, app: dict, loads: list[dict], cmd: str) -> None:
     ]
     for r in loads:
         lines.append(f"| {r['projects']:,} | {r['events']:,} | {r['plan_load_s']:.3f} | {r['store_load_s']:.3f} | "
-                     f"**{r['ratio']:.2f}×** | {r['as_of_replay_s']:.2f} | {'yes' if r['replay_equals_materialised'] else 'NO'} "
+                     f"**{r['ratio']:.2f}×** | {_opt(r['as_of_replay_s'])} | {_same(r['replay_equals_materialised'])} "
                      f"| {r['store_bytes'] / 1e6:.1f} MB |")
-    lines += ["", "Target: plan + store ≤ 1.5× the plan alone at 10,000 × 60. Building the store (sealing the "
-              "events and `store import`) is not part of the load and is not timed against a target.", ""]
+    lines += ["", "Target: plan + store ≤ 1.5× the plan alone at 10,000 × 60. Building the store is not part of the "
+              f"load: stores of up to {IMPORT_UP_TO:,} projects are built through `store import` of a jsonl log, the "
+              "10,000-project one by inserting the same sealed rows and the fold's states directly (re-parsing and "
+              "re-hashing 600,000 lines is an import benchmark, not a load one). The as_of column is a full replay "
+              "of the log (`--as-of`), timed on the small store only.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

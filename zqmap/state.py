@@ -96,18 +96,18 @@ def state_frame(ds: Dataset, states: dict[str, dict]):
             precisions[i] = s["precision"]
         for c in STATE_COLUMNS:
             cols[c].append(row[c])
-    out = plan.copy()
-    out["precision"] = precisions
-    out["geometry"] = gpd.GeoSeries(geoms, index=plan.index, crs=plan.crs)
     extra = pd.DataFrame(cols, index=plan.index)
     for c in ("invest_month_cny", "invest_total_cny", "annual_plan_cny"):
         extra[c] = extra[c].astype(float)
     for c in ("open_problems", "attachments", "notes", "last_seq"):
         extra[c] = extra[c].astype(int)
     extra["moved"] = extra["moved"].astype(bool)
-    for c, values in extra.items():
-        out[c] = values
-    return out
+    data = {c: plan[c] for c in plan.columns}
+    data["precision"] = pd.Series(precisions, index=plan.index, dtype=plan["precision"].dtype)
+    data["geometry"] = gpd.GeoSeries(geoms, index=plan.index, crs=plan.crs)
+    data.update({c: extra[c] for c in STATE_COLUMNS})
+    # one construction: assigning 20 columns one by one to a GeoDataFrame costs more than the rest of the load
+    return gpd.GeoDataFrame(data, index=plan.index, geometry="geometry", crs=plan.crs)
 
 
 def _row(s: dict, planned: list[dict]) -> dict:
