@@ -19,11 +19,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zqmap import __version__, paths
+from zqmap import __version__, cli_store, paths
 from zqmap.filters import Filter
 from zqmap.i18n import LANGS
 from zqmap.paths import resolve_data_dir
-from zqmap.register import RegisterError, load, validate
+from zqmap.register import RegisterError, validate
 from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 
@@ -59,11 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a register; one line per problem, exit 1 if any")
     _add_data(p)
+    cli_store.add_state_args(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("list", help="print the projects a filter selects")
     _add_data(p)
     _add_filters(p)
+    cli_store.add_state_args(p)
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("export", help="write the filtered projects as a file")
@@ -73,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="; ".join(f"{k}: {f.en} ({f.suffix})" for k, f in EXPORT_FORMATS.items()))
     p.add_argument("--out", "-o", required=True, metavar="PATH")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    cli_store.add_state_args(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", help="start the web app (from the app home: $ZQMAP_HOME, default ~/.cache/zqmap)")
     _add_data(p)
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--host", default="localhost", help="address to listen on (0.0.0.0 for a county server)")
+    cli_store.add_state_args(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("geo", help="geodata tools")
@@ -98,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_assets_install)
     a = a_sub.add_parser("check", help="exit 1 unless every asset is installed")
     a.set_defaults(func=cmd_assets_check)
+    cli_store.register(sub)
     return parser
 
 
@@ -112,9 +117,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = validate(args.data)
     if problems:
         return _print_problems(problems)
-    ds = load(args.data)
+    ds = cli_store.load_state(args)
     print(f"ok: {len(ds.projects)} projects, {len(ds.places)} places, {len(ds.counties)} counties "
           f"in {resolve_data_dir(args.data)}")
+    if cli_store.wants_store(args):
+        problems = cli_store.verify_lines(args)
+        for line in problems:
+            print(line)
+        print(f"store {ds.projects.attrs['store']}: " + (f"{len(problems)} problem(s)" if problems else "ok"))
+        return 1 if problems else 0
     return 0
 
 
@@ -122,7 +133,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from zqmap.export import View
     from zqmap.export.tables import flat_records
 
-    view = View.of(load(args.data), _filter(args), args.lang)
+    view = View.of(cli_store.load_state(args), _filter(args), args.lang)
     name = "name_zh" if args.lang == "zh" else "name_en"
     for r in flat_records(view):
         print(f"{r['no']:>3}  {r['due_month'] or '-':7}  {r['sector_label']:<8} {r[name]}  [{r['township_name']}]")
@@ -137,7 +148,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         print(f"error: {out} exists; use --force to overwrite", file=sys.stderr)
         return 1
-    view = View.of(load(args.data), _filter(args), args.lang)
+    view = View.of(cli_store.load_state(args), _filter(args), args.lang)
     write(view, args.format, out, force=args.force)
     print(f"wrote {out} ({len(view.selected)} projects, {out.stat().st_size} bytes)")
     return 0
@@ -161,6 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env = dict(os.environ, **{paths.HOME_ENV: str(home)})
     if args.data:
         env[paths.DATA_ENV] = str(Path(args.data).resolve())
+    cli_store.serve_env(args, env)
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(args.port), "--server.address", args.host,
@@ -211,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except RegisterError as exc:
         return _print_problems(exc.problems)
+    except cli_store.StoreError as exc:
+        return cli_store.print_refusals(exc)
     except (FileExistsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, FileExistsError) else 2

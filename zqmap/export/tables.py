@@ -55,8 +55,20 @@ def flat_records(view: View) -> list[dict]:
             "source_ref": p["source_ref"],
             "lon": round(point.x, COORD_DECIMALS),
             "lat": round(point.y, COORD_DECIMALS),
+            **(_state_fields(p) if "last_seq" in p.index else {}),
         })
     return rows
+
+
+def _state_fields(p: pd.Series) -> dict:
+    """The living register's columns (zqmap.state), when the view was loaded with a store."""
+    out = {k: p[k] for k in _STATE_HEADERS_ZH}
+    for k in ("invest_month_cny", "invest_total_cny", "annual_plan_cny"):
+        out[k] = None if pd.isna(out[k]) else float(out[k])
+    out["open_problems"] = int(out["open_problems"])
+    out["last_seq"] = int(out["last_seq"])
+    out["moved"] = bool(out["moved"])
+    return out
 
 
 # Headers of the tabular exports, per language (machine keys stay in GeoJSON/GPKG).
@@ -70,16 +82,30 @@ _HEADERS_ZH = {
 }
 
 
-def _headers(lang: str) -> dict[str, str]:
-    if lang == "zh":
-        return _HEADERS_ZH
-    return {k: k for k in _HEADERS_ZH}
+_STATE_HEADERS_ZH = {
+    "moved": "已更正位置", "location_source": "位置来源", "report_month": "填报月份", "invest_month_cny": "本月完成投资（元）",
+    "invest_total_cny": "累计完成投资（元）", "progress_text": "形象进度", "next_text": "下步计划",
+    "open_problems": "未销号问题", "responsible_unit": "责任单位", "leader": "包联领导",
+    "annual_plan_cny": "年度计划投资（元）", "last_seq": "最后事件序号", "updated_by": "最后更新人", "updated_at": "最后更新时间（UTC）",
+}
+
+
+def _columns(view: View) -> dict[str, str]:
+    """Column keys → Chinese headers: the plan's, plus the state's when loaded with a store."""
+    if "last_seq" in view.selected.columns:
+        return {**_HEADERS_ZH, **_STATE_HEADERS_ZH}
+    return _HEADERS_ZH
+
+
+def _headers(view: View) -> dict[str, str]:
+    cols = _columns(view)
+    return cols if view.lang == "zh" else {k: k for k in cols}
 
 
 def table(view: View) -> pd.DataFrame:
     """The flat records as a DataFrame with headers in the view's language."""
-    frame = pd.DataFrame(flat_records(view), columns=list(_HEADERS_ZH))
-    return frame.rename(columns=_headers(view.lang))
+    frame = pd.DataFrame(flat_records(view), columns=list(_columns(view)))
+    return frame.rename(columns=_headers(view))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -160,7 +186,7 @@ def _json_default(value):
 
 def geodataframe(view: View) -> gpd.GeoDataFrame:
     """Flat records with geometry, for GIS formats."""
-    frame = pd.DataFrame(flat_records(view), columns=list(_HEADERS_ZH))
+    frame = pd.DataFrame(flat_records(view), columns=list(_columns(view)))
     frame["milestones_json"] = [json.dumps(m, ensure_ascii=False) for m in view.selected["milestones"]]
     frame["quantities_json"] = [json.dumps(q, ensure_ascii=False) for q in view.selected["quantities"]]
     return gpd.GeoDataFrame(frame, geometry=list(view.selected.geometry), crs=view.selected.crs)
