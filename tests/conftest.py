@@ -28,12 +28,13 @@ def bundled_header() -> dict:
 def register_text(projects: list[dict] | str, header: dict | None = None) -> str:
     """projects.yaml text: the records (or raw YAML text) with the bundled header.
 
-    Raw text gets the header appended after it (so its own line numbers stay as written),
-    unless it already names a plan year.
+    Raw text that has a ``projects`` key gets the header appended after it (so its own line
+    numbers stay as written), unless it already names a plan year; other text (empty, truncated,
+    not a register) is written as given.
     """
     header = bundled_header() if header is None else header
     if isinstance(projects, str):
-        if "plan_year:" in projects or not projects.strip():
+        if "plan_year:" in projects or "projects" not in projects:
             return projects
         return projects.rstrip("\n") + "\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False)
     return yaml.safe_dump({**header, "projects": projects}, allow_unicode=True, sort_keys=False)

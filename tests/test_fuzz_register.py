@@ -143,7 +143,8 @@ def test_arbitrary_yaml_text_never_crashes(tmp_path_factory, capsys, text):
         (problem,) = problems
         assert problem.file == "projects.yaml"
         assert problem.message.startswith("invalid YAML"), str(problem)
-        assert 1 <= problem.line <= text.count("\n") + 2, str(problem)
+        written = (data / "projects.yaml").read_text(encoding="utf-8")  # the text, and the header after it
+        assert 1 <= problem.line <= written.count("\n") + 2, str(problem)
     elif root is None:  # empty, or only comments: a truncated register, one line
         assert [p.field for p in problems] == ["projects"], [str(p) for p in problems]
     elif not problems:  # valid: only a mapping whose 'projects' is a list ("projects: []" and friends)

@@ -651,8 +651,8 @@ ADCODE_RE = re.compile(r"^\d{6}$")
 
 def _check_header(data: Any, label: str, problems: list[Problem]) -> RegisterMeta | None:
     """The register's header (every top-level key but ``projects``), validated."""
-    if not isinstance(data, _LineDict):
-        return None  # reported by _records
+    if not isinstance(data, _LineDict) or "projects" not in data:
+        return None  # not a register, or an empty or truncated one: _records says so in one line
     c = _Checker(label, data, "-", problems)
     c.common(HEADER_FIELDS, HEADER_REQUIRED)
 
