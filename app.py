@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from zqmap import mapview, st_map, summary
+from zqmap import assets, mapview, st_map, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -22,7 +22,6 @@ from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PLAN_MONTHS, PRECISION_
 st.set_page_config(page_title="左权县项目地图 zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
-FILTER_KEYS = ("w_sectors", "w_months", "w_undated", "w_kinds", "w_townships", "w_precisions", "w_text")
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -128,8 +127,11 @@ def show_problems(problems, lang: str) -> None:
 
 
 def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
-    options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key(),
-                                 announce_drawn=True)
+    absent = assets.missing()
+    if absent:  # the page goes on without the map: filters, summary, table and exports still work
+        st.warning(t("map_assets_missing", lang, n=len(absent)))
+        return None
+    options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
     return st_map.show(ds, rows, options, key="map")
@@ -213,29 +215,26 @@ def main() -> None:
         st.session_state._initialised = False
         st.query_params["lang"] = lang
         return
-    flt = filter_from_widgets(ds.township_ids())  # the widgets' state, before they are drawn
+    sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
+    flt = filter_from_widgets(ds.township_ids())
+    st.query_params.from_dict({**flt.to_params(), "lang": lang,
+                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     digest = cached_digest(str(DATA_DIR), stamp, lang)
     rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
-    if not st.session_state.get("_map_ready"):
-        # A session's first run sends the map alone, so that on a cold start nothing competes
-        # with it for the browser. Once the map has drawn the projects it reruns the app
-        # (mapview.MapOptions.announce_drawn) and everything else follows; the button is
-        # the way on if the map cannot load.
-        st.session_state._map_ready = True
-        for key in ("w_lang", "w_basemap", *FILTER_KEYS):  # widgets not drawn in a run lose their state,
-            if key in st.session_state:                    # values set through session_state keep it
-                st.session_state[key] = st.session_state[key]
-        st.caption(t("after_map", lang))
-        st.button(t("show_rest", lang), key="show_rest")
-        return
-    sidebar(ds, lang)
-    st.query_params.from_dict({**flt.to_params(), "lang": lang,
-                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     show_counts(digest, rows, lang)
+    view = (stamp, lang, tuple(sorted(flt.to_params().items())))
+    if st.session_state.get("_rest_view") != view:
+        # A new view (first run, filter or language change): this run sends the sidebar, the map and the
+        # counts only, and the next one the summary, table and downloads, so the browser draws the map
+        # without waiting for them. Other reruns (a click on the map or the table, a download) send all.
+        st.session_state._rest_view = view
+        st.caption(t("updating", lang))
+        st.rerun()
     show_summary(digest, rows, lang)
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     show_downloads(ds, flt, rows, lang)
+
 
 main()
