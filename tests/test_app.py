@@ -35,8 +35,9 @@ def new_app() -> AppTest:
 
 
 def loaded(at: AppTest) -> AppTest:
-    """A session's first run (the sidebar, map and counts; then, through ``st.rerun``, the rest)."""
-    return at.run()
+    """A session's first run (the sidebar, map and counts), then the next run (in a browser the one
+    st_folium causes once it has built the map), which draws the rest."""
+    return at.run().run()
 
 
 def count_label(ds, params: dict[str, str] | None = None, lang: str = "zh") -> str:
@@ -58,14 +59,38 @@ def test_default_run_shows_all_projects(bundled, ds):
     assert not at.error
 
 
-def test_first_run_draws_sidebar_map_and_the_rest(bundled, ds):
+def test_first_paint_is_sidebar_map_and_counts_then_the_rest(bundled, ds):
     at = new_app().run()
     no_exception(at)
     assert at.get("component_instance")  # the map
     assert at.sidebar.multiselect and at.sidebar.text_input  # the filters, usable on the first paint
+    assert at.metric[0].label == count_label(ds)
+    assert not at.dataframe and not at.get("vega_lite_chart") and not at.get("download_button")
+    assert at.caption[-1].value == t("updating", "zh")
+    at.run()  # what st_folium's first value (the map is built), a widget or the fallback timer causes
+    no_exception(at)
     assert at.dataframe and at.get("vega_lite_chart") and at.get("download_button")
     assert all(c.value != t("updating", "zh") for c in at.caption)
     assert len(at.dataframe[-1].value) == len(ds.projects)
+    assert not at.info  # the map may still be loading: no "not loaded" message before MAP_WAIT_S
+
+
+def test_the_rest_follows_without_the_map(bundled, ds, monkeypatch):
+    """A browser that never builds the map still gets the table, and a message, after MAP_WAIT_S."""
+    at = new_app().run()
+    at.session_state._first_paint -= 60  # the fallback timer's rerun, a minute later
+    at.run()
+    no_exception(at)
+    assert [i.value for i in at.info] == [t("map_not_loaded", "zh")]
+    assert at.dataframe and at.get("download_button")
+
+
+def test_map_built_reads_st_folium_first_value():
+    from zqmap import st_map
+
+    assert not st_map.map_built(None)
+    assert not st_map.map_built({"last_object_clicked_popup": None, "selected_layers": None})  # st_folium's default
+    assert st_map.map_built({"last_object_clicked_popup": None, "selected_layers": []})  # sent by the browser
 
 
 def _sent_in_runs(at: AppTest, monkeypatch) -> list[list[str]]:

@@ -51,6 +51,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "map_failed": ("地图数据无法加载（浏览器过旧或文件缺失）。筛选、统计、项目列表和导出在地图下方照常可用。",
                    "The map's data could not be loaded (old browser or missing files). Filters, summaries, the "
                    "project list and exports below work as usual."),
+    "map_not_loaded": ("地图尚未加载（浏览器过旧、脚本被拦截或文件缺失时无法显示）。筛选、统计、项目列表和导出照常可用。",
+                       "The map has not loaded (an old browser, blocked scripts or missing files keep it from "
+                       "showing). Filters, summaries, the project list and exports work as usual."),
     "investment_unit": ("总投资（亿元）", "Investment (CNY bn)"),
     "no_match": ("没有符合筛选条件的项目。", "No project matches the filters."),
     "map": ("地图", "Map"),

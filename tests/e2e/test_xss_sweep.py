@@ -471,7 +471,7 @@ def test_app_table_values_are_the_data(sweep, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("ZQMAP_DATA", str(sweep.root))
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=90).run()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=90).run().run()
     assert not at.exception, [e.value for e in at.exception]
     shown = at.dataframe[-1].value
     want = display_table(sort_by_due(sweep.ds.projects), "zh")
