@@ -6,6 +6,8 @@ Run with ``zqmap serve`` (or ``streamlit run app.py``). The data directory is
 
 from __future__ import annotations
 
+import time
+
 from zqmap.preflight import preflight
 
 preflight(__file__)  # before setup: say in the page what is missing and the command that installs it
@@ -13,7 +15,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import mapview, st_map, summary
+from zqmap import assets, mapview, st_map, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -26,7 +28,7 @@ from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTO
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
-FILTER_KEYS = ("w_sectors", "w_months", "w_undated", "w_kinds", "w_townships", "w_precisions", "w_text")
+MAP_WAIT_S = 20  # a session's first paint: the rest follows once the map is built, or after this long
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -143,8 +145,11 @@ def show_problems(problems, lang: str) -> None:
 
 
 def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
-    options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key(),
-                                 announce_drawn=True)
+    absent = assets.missing()
+    if absent:  # the page goes on without the map: filters, summary, table and exports still work
+        st.warning(t("map_assets_missing", lang, n=len(absent)))
+        return None
+    options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
     return st_map.show(ds, rows, options, key="map")
@@ -211,6 +216,15 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
                                    file_name=name, mime=fmt.mime, key=f"dl_{key}")
 
 
+@st.fragment(run_every=MAP_WAIT_S)
+def wait_for_map() -> None:
+    """Called only by a first paint waiting for its map: when its timer fires, the whole app reruns
+    and draws the rest even if the map never loads (an old browser, blocked scripts)."""
+    painted = st.session_state.get("_first_paint")
+    if painted is not None and time.monotonic() - painted >= MAP_WAIT_S / 2:  # the timer's run, not the first
+        st.rerun(scope="app")
+
+
 def main() -> None:
     stamp = fingerprint(DATA_DIR)
     try:
@@ -232,29 +246,41 @@ def main() -> None:
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
-    flt = filter_from_widgets(ds)  # the widgets' state, before they are drawn
+    sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
+    flt = filter_from_widgets(ds)
+    st.query_params.from_dict({**flt.to_params(), "lang": lang,
+                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     digest = cached_digest(str(DATA_DIR), stamp, lang)
     rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
-    if not st.session_state.get("_map_ready"):
-        # A session's first run sends the map alone, so that on a cold start nothing competes
-        # with it for the browser. Once the map has drawn the projects it reruns the app
-        # (mapview.MapOptions.announce_drawn) and everything else follows; the button is
-        # the way on if the map cannot load.
-        st.session_state._map_ready = True
-        for key in ("w_lang", "w_basemap", *FILTER_KEYS):  # widgets not drawn in a run lose their state,
-            if key in st.session_state:                    # values set through session_state keep it
-                st.session_state[key] = st.session_state[key]
-        st.caption(t("after_map", lang))
-        st.button(t("show_rest", lang), key="show_rest")
-        return
-    sidebar(ds, lang)
-    st.query_params.from_dict({**flt.to_params(), "lang": lang,
-                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     show_counts(digest, rows, lang)
+    view = (stamp, lang, tuple(sorted(flt.to_params().items())))
+    built = clicked is None or st_map.map_built(clicked)  # None: no map (its files are missing)
+    painted = st.session_state.get("_first_paint")  # when this map's first paint was sent, until it is built
+    if not built and painted is None:
+        # A new map's first paint: the sidebar, the map and the counts. The rest follows on the next
+        # run: the one st_folium causes once the browser has built the map (st_map.RETURNED_OBJECTS),
+        # a widget's, or wait_for_map's after MAP_WAIT_S; so nothing competes with the map's loading.
+        st.session_state._first_paint = time.monotonic()
+        st.session_state._rest_view = view
+        st.caption(t("updating", lang))
+        wait_for_map()
+        return
+    if built:
+        st.session_state._first_paint = None
+    if not built and time.monotonic() - painted >= MAP_WAIT_S:
+        st.info(t("map_not_loaded", lang))
+    elif st.session_state.get("_rest_view") != view:
+        # A new view on a built map (filter or language change): this run sends the sidebar, the map
+        # and the counts, the next one (st.rerun) the summary, table and exports, so the browser draws
+        # the map first. Other reruns (a click on the map or the table, a download) are one run.
+        st.session_state._rest_view = view
+        st.caption(t("updating", lang))
+        st.rerun()
     show_summary(digest, rows, lang)
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     show_downloads(ds, flt, rows, lang)
+
 
 main()

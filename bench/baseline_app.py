@@ -19,6 +19,8 @@ To be fair to the baseline:
   the baseline defines a three-line ``$`` shim in the map script instead of
   shipping jQuery (which would add ~87 KB to every rerun).
 
+The sidebar is zqmap's (bench/widgets.py), filtered with zqmap's own mask.
+
 Run: ``ZQMAP_DATA=/tmp/zq-1000 streamlit run bench/baseline_app.py`` from the repo root.
 """
 
@@ -34,13 +36,14 @@ from folium import plugins
 from jinja2 import Template
 from streamlit_folium import st_folium
 
+from bench.widgets import sidebar
 from zqmap import assets
+from zqmap.filters import mask
 from zqmap.i18n import t
 from zqmap.paths import default_data_dir
 from zqmap.register import Dataset, load
 from zqmap.vocab import SECTORS
 
-st.set_page_config(page_title="baseline map", layout="wide")
 LANG = "zh"
 
 
@@ -73,7 +76,8 @@ def popup_html(row) -> str:
             f"{SECTORS[row.sector].label(LANG)} · {html.escape(months)}")
 
 
-def build_map(ds: Dataset, projects) -> folium.Map:
+def empty_map(ds: Dataset) -> folium.Map:
+    """The focus counties' boundary on a map with local Leaflet files (no markers yet)."""
     js, css = assets.app_urls()
     focus = ds.counties.loc[ds.counties["focus"]]
     minx, miny, maxx, maxy = focus.total_bounds
@@ -84,28 +88,38 @@ def build_map(ds: Dataset, projects) -> folium.Map:
     OfflineShim(assets.APP_STATIC_URL + "vendor/leaflet/images/").add_to(m)  # before the markers
     folium.GeoJson(focus[["name_zh", "geometry"]].__geo_interface__, name="boundary",
                    style_function=lambda _f: {"color": "#7a1f1f", "weight": 3, "fillOpacity": 0.1}).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    return m
+
+
+def marker_cluster(projects) -> plugins.MarkerCluster:
+    """A folium.Marker with a folium.Popup per project, in a MarkerCluster (local files)."""
+    js, css = assets.app_urls()
     cluster = plugins.MarkerCluster(name="projects")
     cluster.default_js = [("markercluster", js[1])]
     cluster.default_css = [("markercluster_css", css[1]), ("markercluster_default_css", css[2])]
-    cluster.add_to(m)
     for row in projects.itertuples():
         folium.Marker([row.geometry.y, row.geometry.x] if row.geometry.geom_type == "Point"
                       else [row.geometry.representative_point().y, row.geometry.representative_point().x],
                       popup=folium.Popup(popup_html(row), max_width=300),
                       tooltip=html.escape(row.name_zh)).add_to(cluster)
-    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    return cluster
+
+
+def build_map(ds: Dataset, projects) -> folium.Map:
+    m = empty_map(ds)
+    marker_cluster(projects).add_to(m)
     return m
 
 
 def main() -> None:
+    st.set_page_config(page_title="baseline map", layout="wide")
     ds = cached_dataset(str(default_data_dir()))
-    with st.sidebar:
-        sectors = st.multiselect(t("sector", LANG), list(SECTORS), key="w_sectors",
-                                 format_func=lambda k: SECTORS[k].label(LANG), placeholder=t("all", LANG))
-    projects = ds.projects[ds.projects["sector"].isin(sectors)] if sectors else ds.projects
+    projects = ds.projects[mask(ds.projects, sidebar(ds, LANG))]
     st.title("项目地图 (baseline)")
     st.caption(f"{len(projects)} / {len(ds.projects)}")
     st_folium(build_map(ds, projects), key="map", height=640, use_container_width=True, returned_objects=[])
 
 
-main()
+if __name__ == "__main__":  # streamlit run (bench/idiomatic_app.py imports the helpers above)
+    main()

@@ -30,32 +30,24 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import platform
-import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+if __package__ in (None, ""):  # run as a script: bench/load.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness
 from zqmap.mapview import SHOWN_COUNT_JS
 from zqmap.paths import bundled_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-gpu", "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
-    "--disable-backgrounding-occluded-windows",
-]
+REPO = harness.REPO
 VIEWPORT = {"width": 1400, "height": 1000}
 WATCHED_TYPES = {"script", "stylesheet", "xhr", "fetch", "document", "image"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -63,7 +55,6 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # the count changing to the expected value is the update arriving.
 QUERIES = ("麻田", "辽阳", "工业", "村", "农业", "光伏", "")
 
-SERVER_START_TIMEOUT = 90.0
 PAGE_TIMEOUT = 120.0  # s: one page load until the map shows every project
 OPEN_AT_ONCE = 3  # sessions loading the page at the same time while the load phase ramps up
 UPDATE_TIMEOUT = 60.0  # s: one filter change until the count settles
@@ -79,58 +70,8 @@ HAS_MAP_JS = "() => !!document.querySelector('.leaflet-container') && !!window.m
 # The server and its memory
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
-    try:
-        with opener.open(url + "_stcore/health", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def app_server(data_dir: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``streamlit run app.py`` on a free loopback port; yields (URL, process); always stopped."""
-    env = {**os.environ, "ZQMAP_DATA": str(data_dir), "PYTHONUNBUFFERED": "1"}
-    for name in ("TIANDITU_KEY", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        env.pop(name, None)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start (see {log_path})")
-            time.sleep(0.25)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
 def rss_mb(pid: int) -> float | None:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    m = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
-    return int(m.group(1)) / 1024 if m else None
+    return harness.memory_mb(pid, "VmRSS")
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -373,8 +314,7 @@ async def _run(url: str, proc: subprocess.Popen, sampler: RssSampler, sessions: 
     out: dict = {"errors": errors, "rss_start": sampler.now(), "single": [], "load": [], "single_rerun": [],
                  "load_rerun": []}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                           timeout=60_000)
+        browser = await pw.chromium.launch(**harness.launch_options())
         try:
             # Warm-up and single user: one session, the data loaded and cached by its first run.
             one = await open_session(browser, url, "single", total, errors, label)
@@ -452,7 +392,8 @@ def run_load(sessions: int = 20, duration: float = 60.0, single_changes: int = 1
     with contextlib.ExitStack() as stack:
         if log_path is None:
             log_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="zqmap-load-"))) / "streamlit.log"
-        url, proc = stack.enter_context(app_server(data_dir, log_path))
+        server = stack.enter_context(harness.running_server("app.py", data_dir, log_path))
+        url, proc = server.url, server.proc
         sampler = stack.enter_context(RssSampler(proc.pid))
         budget = (120 + single_changes * UPDATE_TIMEOUT + PAGE_TIMEOUT * (1 + sessions / OPEN_AT_ONCE) + duration
                   + UPDATE_TIMEOUT + 60)
@@ -472,26 +413,6 @@ def run_load(sessions: int = 20, duration: float = 60.0, single_changes: int = 1
 
 # --------------------------------------------------------------------------
 # Report
-
-
-def _version(cmd: list[str]) -> str:
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip() or "?"
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-
-
-def machine() -> list[str]:
-    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    load1, load5, _ = os.getloadavg()
-    return [
-        f"platform: {platform.platform()} ({platform.machine()})",
-        f"CPUs: {os.cpu_count()}; memory: {int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else f"CPUs: {os.cpu_count()}",
-        f"load average at start: {load1:.2f} (1 min), {load5:.2f} (5 min)",
-        f"Python {platform.python_version()}, streamlit {metadata.version('streamlit')}, "
-        f"streamlit-folium {metadata.version('streamlit-folium')}, playwright {metadata.version('playwright')}",
-        f"browser: {_version([CHROMIUM, '--version'])}, headless, one process, one context per session",
-    ]
 
 
 def report(r: Result, command: str, about: list[str]) -> str:
@@ -533,9 +454,9 @@ def report(r: Result, command: str, about: list[str]) -> str:
         "work, and browser and server share the machine's CPUs. The server rerun time runs from pressing Enter",
         "to the arrival of that rerun's `script_finished` websocket message (the server's share, queueing included).",
         "",
-        "Machine:",
+        "Machine (shared with other developers' work):",
         "",
-        *[f"- {x}" for x in about],
+        *about,
         "",
         f"Command: `{command}`",
     ]
@@ -562,10 +483,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=bundled_data_dir())
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results-load.md")
     args = p.parse_args(argv)
-    about = machine()  # before the run: the load average is the machine's, not ours
+    about = harness.machine_lines()  # before the run: the load average is the machine's, not ours
     result = run_load(args.sessions, args.duration, args.single_changes, args.data)
     load1, load5, _ = os.getloadavg()
-    about.append(f"load average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min); the machine is shared, "
+    about.append(f"- load average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min); the machine is shared, "
                  "so other work may have run beside this one")
     command = " ".join([".venv/bin/python", "bench/load.py", *(argv if argv is not None else sys.argv[1:])])
     text = report(result, command, about)
@@ -575,5 +496,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
     raise SystemExit(main())

@@ -37,7 +37,8 @@ def new_app() -> AppTest:
 
 
 def loaded(at: AppTest) -> AppTest:
-    """A session's first run (the map alone), then the rerun the map's "drawn" message causes."""
+    """A session's first run (the sidebar, map and counts), then the next run (in a browser the one
+    st_folium causes once it has built the map), which draws the rest."""
     return at.run().run()
 
 
@@ -60,17 +61,79 @@ def test_default_run_shows_all_projects(bundled, ds):
     assert not at.error
 
 
-def test_first_run_sends_the_map_first_and_the_rest_on_the_next_run(bundled, ds):
+def test_first_paint_is_sidebar_map_and_counts_then_the_rest(bundled, ds):
     at = new_app().run()
     no_exception(at)
     assert at.get("component_instance")  # the map
+    assert at.sidebar.multiselect and at.sidebar.text_input  # the filters, usable on the first paint
+    assert at.metric[0].label == count_label(ds)
     assert not at.dataframe and not at.get("vega_lite_chart") and not at.get("download_button")
-    assert at.caption[-1].value == t("after_map", "zh")
-    at.run()  # what the map's "drawn" message (or any widget change) causes
+    assert at.caption[-1].value == t("updating", "zh")
+    at.run()  # what st_folium's first value (the map is built), a widget or the fallback timer causes
     no_exception(at)
     assert at.dataframe and at.get("vega_lite_chart") and at.get("download_button")
-    assert all(c.value != t("after_map", "zh") for c in at.caption)
+    assert all(c.value != t("updating", "zh") for c in at.caption)
     assert len(at.dataframe[-1].value) == len(ds.projects)
+    assert not at.info  # the map may still be loading: no "not loaded" message before MAP_WAIT_S
+
+
+def test_the_rest_follows_without_the_map(bundled, ds, monkeypatch):
+    """A browser that never builds the map still gets the table, and a message, after MAP_WAIT_S."""
+    at = new_app().run()
+    at.session_state._first_paint -= 60  # the fallback timer's rerun, a minute later
+    at.run()
+    no_exception(at)
+    assert [i.value for i in at.info] == [t("map_not_loaded", "zh")]
+    assert at.dataframe and at.get("download_button")
+
+
+def test_map_built_reads_st_folium_first_value():
+    from zqmap import st_map
+
+    assert not st_map.map_built(None)
+    assert not st_map.map_built({"last_object_clicked_popup": None, "selected_layers": None})  # st_folium's default
+    assert st_map.map_built({"last_object_clicked_popup": None, "selected_layers": []})  # sent by the browser
+
+
+def _sent_in_runs(at: AppTest, monkeypatch) -> list[list[str]]:
+    """The element types each script run of ``at.run()`` sent, in order (one list per run)."""
+    from streamlit.runtime.scriptrunner_utils import script_run_context
+
+    runs: list[list[str]] = []
+    cls = script_run_context.ScriptRunContext
+    original_reset, original_enqueue = cls.reset, cls.enqueue
+
+    def reset(self, *args, **kwargs):  # the script runner's start of a run
+        runs.append([])
+        return original_reset(self, *args, **kwargs)
+
+    def enqueue(self, msg):
+        if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element" and runs:
+            runs[-1].append(msg.delta.new_element.WhichOneof("type"))
+        return original_enqueue(self, msg)
+
+    monkeypatch.setattr(cls, "reset", reset)
+    monkeypatch.setattr(cls, "enqueue", enqueue)
+    at.run()
+    return runs
+
+
+def test_a_new_view_sends_the_map_before_the_rest(bundled, ds, monkeypatch):
+    """A filter change: one run sends the sidebar, map and counts (no table, chart or download),
+    the next the whole page; a rerun without a new view (e.g. a click) is one run."""
+    at = loaded(new_app())
+    at.multiselect(key="w_sectors").set_value(["industry"])
+    runs = _sent_in_runs(at, monkeypatch)
+    no_exception(at)
+    assert len(runs) == 2, runs
+    first, second = runs
+    assert "component_instance" in first and "metric" in first and "multiselect" in first
+    assert first.index("multiselect") < first.index("component_instance")  # the filters before the map
+    assert not {"dataframe", "vega_lite_chart", "download_button"} & set(first)
+    assert {"component_instance", "dataframe", "vega_lite_chart", "download_button"} <= set(second)
+    assert at.metric[0].label == count_label(ds, {"sector": "industry"})
+    assert len(_sent_in_runs(at, monkeypatch)) == 1  # same view: one run with everything
+    assert at.dataframe and at.get("download_button")
 
 
 def test_sector_widget_changes_count_and_url(bundled, ds):
@@ -220,7 +283,7 @@ def test_broken_data_shows_problems_then_recovers(monkeypatch, tmp_path):
     projects.write_text(text.replace("sector: mining", "sector: industry").replace("place: nowhere",
                                                                                   "place: town-matian"),
                         encoding="utf-8")
-    loaded(at)  # the session's first run with data: the map first, then the rest
+    loaded(at)  # the session's first run with data
     no_exception(at)
     assert not at.error
     assert at.metric[0].label == t("n_of_total", "zh", n=1, total=1)

@@ -53,7 +53,7 @@ REGISTER = [
 
 def test_register_changed_on_disk_is_picked_up(make_register, monkeypatch):
     data = make_register(REGISTER)
-    at = ok(new_app(data, monkeypatch).run().run())  # the second run: what the map's "drawn" message causes
+    at = ok(new_app(data, monkeypatch).run().run())  # the first paint, then the rest
     name, township = t("name", "zh"), t("township", "zh")
     assert "测试项目" in list(table(at)[name])
 
@@ -83,7 +83,7 @@ def test_broken_then_fixed_keeps_the_users_filter(make_register, monkeypatch):
     data = make_register(REGISTER)
     projects = data / "projects.yaml"
     good = projects.read_text(encoding="utf-8")
-    at = ok(new_app(data, monkeypatch).run().run())  # the second run: what the map's "drawn" message causes
+    at = ok(new_app(data, monkeypatch).run().run())  # the first paint, then the rest
     at.multiselect(key="w_sectors").set_value(["industry"]).run()
     ok(at)
     filtered = at.metric[0].label
@@ -126,7 +126,7 @@ def test_language_chosen_while_broken_is_kept(make_register, monkeypatch):
     ok(at)
     assert at.error[0].value == t("data_problems", "en")
     projects.write_text(good, encoding="utf-8")
-    ok(at.run().run())  # the session's first run with data: the map first, then the rest
+    ok(at.run().run())  # the session's first run with data: the map and counts first, then the rest
     assert at.title[0].value == t("app_title", "en", **load(data).meta.texts("en"))
     assert at.metric[0].label == count_label(3, 3, "en")
 

@@ -97,3 +97,18 @@ def test_concurrent_reruns_get_their_own_rows(dataset):
     for k, outputs in results.items():
         expected = comparable(plain_st_folium_args(dataset, np.arange(k, n, 5), options))["feature_group"]
         assert outputs == [expected] * 10
+
+
+def test_map_built_seam_st_folium_sends_selected_layers_once_built(dataset):
+    """zqmap.st_map.map_built relies on st_folium's default value for "selected_layers" being None
+    while its browser script returns a list (of WMS layers) from the map's first update on: if
+    either side moves, the app's first paint would not know when the map is built."""
+    from pathlib import Path
+
+    args = plain_st_folium_args(dataset, np.arange(3), mapview.MapOptions())
+    assert args["default"] == {"last_object_clicked_popup": None, "selected_layers": None}
+    assert not st_map.map_built(args["default"])
+    bundle = "".join(p.read_text(encoding="utf-8", errors="replace") for p in
+                     (Path(streamlit_folium.__file__).parent / "frontend" / "build").rglob("main*.js"))
+    assert "selected_layers:Object.values(" in bundle  # the browser's value: always a list
+    assert st_map.map_built({"last_object_clicked_popup": None, "selected_layers": []})

@@ -43,9 +43,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "table": ("项目列表", "Project list"),
     "details": ("项目详情", "Project details"),
     "select_project": ("选择项目查看详情", "Choose a project to see its details"),
-    "after_map": ("筛选、统计、项目列表和下载在地图加载后显示。",
-                  "Filters, summaries, the project list and downloads appear once the map has loaded."),
-    "show_rest": ("立即显示", "Show them now"),
+    "updating": ("正在更新概况、项目列表和导出…", "Updating the summary, project list and exports…"),
+    "map_assets_missing": ("地图所需的浏览器文件未安装（缺少 {n} 个文件），地图无法显示；筛选、统计、列表和导出照常可用。"
+                           "安装命令：`zqmap assets install`",
+                           "The map's browser files are not installed ({n} missing), so the map cannot be shown; "
+                           "filters, summaries, the list and exports work as usual. Install them with "
+                           "`zqmap assets install`"),
+    "map_failed": ("地图数据无法加载（浏览器过旧或文件缺失）。筛选、统计、项目列表和导出在地图下方照常可用。",
+                   "The map's data could not be loaded (old browser or missing files). Filters, summaries, the "
+                   "project list and exports below work as usual."),
+    "map_not_loaded": ("地图尚未加载（浏览器过旧、脚本被拦截或文件缺失时无法显示）。筛选、统计、项目列表和导出照常可用。",
+                       "The map has not loaded (an old browser, blocked scripts or missing files keep it from "
+                       "showing). Filters, summaries, the project list and exports work as usual."),
     "investment_unit": ("总投资（亿元）", "Investment (CNY bn)"),
     "no_match": ("没有符合筛选条件的项目。", "No project matches the filters."),
     "map": ("地图", "Map"),

@@ -216,23 +216,21 @@ window.zqmap = (function () {
     chunkedLoading: true, iconCreateFunction: clusterIcon});
   cluster.addTo({{ this._parent.get_name() }});
   function fill(group, sector, rows) {
-    group.zqReady = ready.then(function () { var n = draw(group, sector, rows); announce(); return n; },
-                               function (err) { announce(); throw err; });  // the app must go on without the map
+    group.zqReady = ready.then(function () { return draw(group, sector, rows); }, failed);
     return group.zqReady;
   }
-  var announced = false;
-  function announce() {
-{% if this.announce %}
-    // Once, after the first projects are drawn: set the component's value (Streamlit's component
-    // protocol), which reruns the app; it draws its tables and charts only from then on, so on a
-    // cold start they do not compete with the map for the browser's main thread.
-    if (announced || window.parent === window) return;
-    announced = true;
-    requestAnimationFrame(function () {
-      window.parent.postMessage({isStreamlitMessage: true, type: 'streamlit:setComponentValue', dataType: 'json',
-                                 value: {last_object_clicked_popup: null, zq_drawn: true}}, '*');
-    });
-{% endif %}
+  // The project data did not load (missing file, old browser): say so on the map, once; the app
+  // around the map (filters, summary, table, exports) does not depend on it.
+  var failedShown = false;
+  function failed(err) {
+    if (!failedShown) {
+      failedShown = true;
+      var note = L.control({position: 'topright'});
+      note.onAdd = function () { var div = L.DomUtil.create('div', 'zq-legend zq-map-failed');
+                                 div.textContent = {{ this.failed_text }}; return div; };
+      note.addTo({{ this._parent.get_name() }});
+    }
+    throw err;
   }
   function draw(group, sector, rows) {
     var markers = new Array(rows.length);
@@ -281,10 +279,10 @@ class ProjectStore(Macro):
     _template = Template(_STORE_JS)
 
     def __init__(self, lang: str, features: str | None = None, url: str | None = None,
-                 background: str = MAP_BACKGROUND, announce: bool = False, label_css: str = ""):
+                 background: str = MAP_BACKGROUND, label_css: str = ""):
         super().__init__()
         self.label_css = label_css
-        self.announce = announce
+        self.failed_text = script_json(t("map_failed", lang))
         if (features is None) == (url is None):
             raise ValueError("give the features inline or their URL, not both")
         self._name = "ProjectStore"
@@ -357,7 +355,6 @@ class MapOptions:
     basemap: str = "none"
     tianditu_key: str | None = None
     height: int = 640
-    announce_drawn: bool = False  # in the app: tell Streamlit when the first projects are drawn
 
     @property
     def gcj02(self) -> bool:
@@ -403,7 +400,7 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
         layer.add_to(m, ctx)
     url = publish_features(ds, lang, options.gcj02) if inline is False else None
     ProjectStore(lang, features=None if url else features_json(ds, lang, options.gcj02), url=url,
-                 announce=options.announce_drawn, label_css=layers.label_css(layer_defs)).add_to(m)
+                 label_css=layers.label_css(layer_defs)).add_to(m)
     Legend(lang, layer_defs).add_to(m)
     _add_fullscreen(m, lang)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))

@@ -34,7 +34,10 @@ from zqmap.register import Dataset
 
 _compat.check(__name__, "streamlit", "streamlit-folium", "folium")
 
-RETURNED_OBJECTS = ["last_object_clicked_popup"]
+# "selected_layers" (WMS layers; the map has none) is None in st_folium's default value and [] in
+# the browser, so st_folium's own script sends the value once, when the map is built; a pan or a
+# zoom changes neither entry, so it reruns nothing. :func:`map_built` reads it.
+RETURNED_OBJECTS = ["last_object_clicked_popup", "selected_layers"]
 _COMPONENT = streamlit_folium._component_func  # the real one, whatever a first render patches in meanwhile
 _CACHE_SIZE = 8
 
@@ -106,6 +109,11 @@ def _detach(m: folium.Map, elements: list) -> None:
     for name, child in list(m._children.items()):
         if any(child is e for e in elements):
             del m._children[name]
+
+
+def map_built(returned: dict | None) -> bool:
+    """Whether the browser has built this map (st_folium has sent its first value)."""
+    return isinstance((returned or {}).get("selected_layers"), list)
 
 
 def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map") -> dict | None:

@@ -7,13 +7,7 @@ draw its map from locally served files only. Every wait here is bounded.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,20 +15,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench import harness
 from zqmap.mapview import SHOWN_COUNT_JS
 from zqmap.paths import bundled_data_dir
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = harness.REPO
 BUNDLED_DATA = bundled_data_dir()
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-gpu",
-]
+CHROMIUM = harness.CHROMIUM
 VIEWPORT = {"width": 1400, "height": 1000}
 
 SERVER_START_TIMEOUT = 60.0  # s, until /_stcore/health answers
-SERVER_STOP_TIMEOUT = 10.0
 MAP_TIMEOUT = 45.0  # s, from page.goto until the map's iframe holds a Leaflet map
 COUNT_TIMEOUT = 30.0  # s, until the markers on the map settle on a number
 ACTION_TIMEOUT_MS = 15_000  # Playwright's default for clicks, waits and navigations
@@ -49,20 +39,10 @@ WATCHED_TYPES = {"script", "stylesheet", "xhr", "fetch", "document", "image"}
 # Skips
 
 
-def _browser_missing() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is not installed (Debian package chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is not installed (pip install playwright)"
-    return None
-
-
 @pytest.fixture(scope="session")
 def browser_available() -> None:
     """Skips the test when Chromium or Playwright is missing (before any server starts)."""
-    reason = _browser_missing()
+    reason = harness.browser_missing()
     if reason:
         pytest.skip(reason)
 
@@ -71,69 +51,18 @@ def browser_available() -> None:
 # The app server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _health(url: str, timeout: float = 2.0) -> bool:
-    # No proxy: the request is to loopback and a proxy from the environment must not see it.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url + "_stcore/health", timeout=timeout) as resp:
-            return resp.status == 200 and resp.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=SERVER_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=SERVER_STOP_TIMEOUT)
-
-
 @contextlib.contextmanager
-def running_app(data_dir: Path, log_path: Path, attempts: int = 3) -> Iterator[str]:
+def running_app(data_dir: Path, log_path: Path, app: str = "app.py") -> Iterator[str]:
     """Start ``streamlit run app.py`` on a free loopback port with ``ZQMAP_DATA=data_dir``;
     yield its URL (ending in ``/``) once /_stcore/health answers; stop it afterwards."""
-    env = {**os.environ, "ZQMAP_DATA": str(data_dir), "PYTHONUNBUFFERED": "1"}
-    for name in ("TIANDITU_KEY", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        env.pop(name, None)
-    problem = ""
-    for _ in range(attempts):  # another process may take the port between bind and listen
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/"
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while time.monotonic() < deadline and proc.poll() is None and not _health(url):
-                time.sleep(0.25)
-            if proc.poll() is None and _health(url):
-                yield url
-                return
-            problem = (f"exited with {proc.returncode}" if proc.poll() is not None
-                       else f"no health answer within {SERVER_START_TIMEOUT:.0f} s")
-        finally:
-            _stop(proc)
-    pytest.fail(f"the app did not start ({problem}); log {log_path}:\n{_tail(log_path)}", pytrace=False)
+    try:
+        server = harness.start_server(app, data_dir, log_path, timeout=SERVER_START_TIMEOUT)
+    except harness.ServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server.url
+    finally:
+        harness.stop_server(server)
 
 
 @pytest.fixture(scope="session")
@@ -154,8 +83,7 @@ def browser(browser_available):
 
     pw = sync_playwright().start()
     try:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-                               timeout=60_000)
+        b = pw.chromium.launch(**harness.launch_options())
         try:
             yield b
         finally:
@@ -220,20 +148,11 @@ def watch_network(page, allowed_schemes: tuple[str, ...] = ("data", "blob", "abo
 
 
 def wait_until(check: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition"):
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while True:
-        try:
-            value = check()
-            if value:
-                return value
-        except Exception as exc:  # the frame may be navigating or detached for a moment
-            last_error = exc
-        if time.monotonic() >= deadline:
-            detail = f" (last error: {last_error})" if last_error else ""
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
-        time.sleep(interval)
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    try:
+        return harness.wait_until(check, timeout, interval, what)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def _has_leaflet(frame) -> bool:
@@ -262,8 +181,8 @@ def map_frame(page, timeout: float = MAP_TIMEOUT):
 
 
 def wait_for_app(page, timeout: float = MAP_TIMEOUT) -> None:
-    """Until the whole app is drawn: a session's first run sends the map alone; the sidebar,
-    summaries, table and downloads follow once the map has drawn its projects."""
+    """Until the whole app is drawn: the sidebar, map and counts come first, then the summary,
+    table and downloads (the next script run)."""
     for test_id in ("stSidebar", "stDownloadButton"):
         page.get_by_test_id(test_id).first.wait_for(state="visible", timeout=timeout * 1000)
     page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first.wait_for(state="visible",

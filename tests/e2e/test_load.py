@@ -3,12 +3,7 @@ against one app server change filters at once; no errors, bounded memory."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
-
-from .conftest import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,14 +14,9 @@ MAX_GROWTH_MB = 150.0
 
 @pytest.fixture(scope="module")
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_load", REPO / "bench" / "load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+    from bench import load
+
+    return load
 
 
 def test_concurrent_sessions_no_errors_bounded_memory(browser_available, load_bench, tmp_path):
