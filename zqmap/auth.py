@@ -580,15 +580,17 @@ class Gate:
             if row is None:
                 raise PermissionDenied("session ended: sign in again")
             who, created_at, seen_at = row
-            if now - seen_at > self.idle_seconds or now - created_at > self.absolute_seconds:
+            expired = now - seen_at > self.idle_seconds or now - created_at > self.absolute_seconds
+            if expired:
                 con.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_token_hash(principal.token),))
-                raise PermissionDenied("session expired: sign in again")
-            account = self.accounts.find(who, accounts)
-            if account is None or account.disabled:
-                raise PermissionDenied("account removed or disabled: sign in again")
-            if now - seen_at >= TOUCH_SECONDS:
+            elif now - seen_at >= TOUCH_SECONDS:
                 con.execute("UPDATE sessions SET seen_at = ? WHERE token_sha256 = ?",
                             (now, _token_hash(principal.token)))
+        if expired:
+            raise PermissionDenied("session expired: sign in again")
+        account = self.accounts.find(who, accounts)
+        if account is None or account.disabled:
+            raise PermissionDenied("account removed or disabled: sign in again")
         return Principal(account.name, account.role, "server", principal.token)
 
     def authorize(self, principal: Principal | None, action: str, *, project: str | None = None,
