@@ -13,7 +13,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import mapview, st_map, summary
+from zqmap import app_auth, mapview, st_map, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -248,6 +248,7 @@ def main() -> None:
         st.button(t("show_rest", lang), key="show_rest")
         return
     sidebar(ds, lang)
+    app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
     st.query_params.from_dict({**flt.to_params(), "lang": lang,
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     show_counts(digest, rows, lang)

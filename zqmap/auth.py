@@ -86,7 +86,13 @@ Clock = Callable[[], float]
 
 
 class AuthError(Exception):
-    """Base class: ``str(exc)`` is one line, fit to show a user."""
+    """Base class: ``str(exc)`` is one line, fit to show a user; ``code`` and ``params`` let the app
+    say it in the user's language (``zqmap.i18n`` key ``auth_<code>``)."""
+
+    def __init__(self, message: str, code: str = "", **params: object):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class PermissionDenied(AuthError):
@@ -485,14 +491,14 @@ class Gate:
             key = None
         if key is None or not isinstance(password, str) or len(password) > PASSWORD_MAX:
             self._verify(self._dummy_hash(), "")  # the same work as for a real name
-            raise SignInRefused(WRONG)
+            raise SignInRefused(WRONG, "wrong")
         self._reserve_attempt(key)
         account = self.accounts.find(key, accounts)
         ok = self._verify(account.hash if account else self._dummy_hash(), password)
         if not (ok and account):
-            raise SignInRefused(WRONG)
+            raise SignInRefused(WRONG, "wrong")
         if account.disabled:
-            raise SignInRefused("this account is disabled; ask an admin")
+            raise SignInRefused("this account is disabled; ask an admin", "disabled")
         self._maybe_rehash(account, password)
         token = secrets.token_urlsafe(32)
         now = self._clock()
@@ -507,7 +513,7 @@ class Gate:
         try:
             return self.accounts.read()
         except AccountsFileError as exc:
-            raise exc_type(f"read-only: {exc}") from None
+            raise exc_type(f"read-only: {exc}", "read_only", problem=str(exc)) from None
 
     def _dummy_hash(self) -> str:
         if self._dummy is None:
@@ -529,7 +535,8 @@ class Gate:
             failures, last_at, locked_until = row or (0, now, 0.0)
             if locked_until > now:
                 minutes = max(1, round((locked_until - now) / 60))
-                raise SignInRefused(f"too many failed attempts: locked, try again in {minutes} min")
+                raise SignInRefused(f"too many failed attempts: locked, try again in {minutes} min", "locked",
+                                    minutes=minutes)
             if locked_until or now - last_at > FORGET_FAILURES_SECONDS:
                 failures = 0  # the lock has run out, or the last failure is long ago: a fresh start
             failures += 1
@@ -556,14 +563,17 @@ class Gate:
     def current(self, principal: Principal | None) -> Principal:
         """What the session really is now: its principal if still valid, else :data:`VIEWER`."""
         try:
-            return self._resolve(principal)
+            return self.check(principal)
         except PermissionDenied:
             return VIEWER
 
-    def _resolve(self, principal: Principal | None) -> Principal:
+    def check(self, principal: Principal | None) -> Principal:
+        """The principal as the server knows it now (name and role from its records), or :class:`PermissionDenied`."""
         accounts = self._read_or_refuse(PermissionDenied) if self.mode == "server" else []
         if not isinstance(principal, Principal) or not principal.can_write:
-            raise PermissionDenied("sign in to edit" if self.mode == "server" else "type your name before the first edit")
+            if self.mode == "server":
+                raise PermissionDenied("sign in to edit", "sign_in_first")
+            raise PermissionDenied("type your name before the first edit", "name_first")
         if self.mode == "laptop":
             if principal.mode != "laptop":
                 raise PermissionDenied("not signed in on this laptop")
@@ -587,7 +597,7 @@ class Gate:
                 con.execute("UPDATE sessions SET seen_at = ? WHERE token_sha256 = ?",
                             (now, _token_hash(principal.token)))
         if expired:
-            raise PermissionDenied("session expired: sign in again")
+            raise PermissionDenied("session expired: sign in again", "expired")
         account = self.accounts.find(who, accounts)
         if account is None or account.disabled:
             raise PermissionDenied("account removed or disabled: sign in again")
@@ -603,7 +613,7 @@ class Gate:
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
-        who = self._resolve(principal)
+        who = self.check(principal)
         where = f" of {project}" if project else ""
         if action == REVERT and who.role != "admin":
             if event_author is None or name_key(event_author) != name_key(who.name):
