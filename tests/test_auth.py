@@ -382,3 +382,11 @@ def test_file_readable_by_others_is_refused(path, gate):
     assert "readable or writable by others (mode 0644): run `chmod 600" in gate.problem
     with pytest.raises(SignInRefused, match="read-only"):
         gate.sign_in("王芳", PW)
+
+
+def test_state_file_that_is_not_sqlite_refuses(path, gate):
+    auth.state_path(path).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(SignInRefused, match=r"read-only: state file .*state\.db"):
+        gate.sign_in("王芳", PW)
+    with pytest.raises(PermissionDenied, match="read-only: state file"):
+        gate.authorize(Principal("王芳", "admin", "server", "x" * 43), EDIT)

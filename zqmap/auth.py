@@ -315,17 +315,24 @@ class Accounts:
     def state(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         """A transaction on the state file; ``write`` takes its write lock at once (``BEGIN IMMEDIATE``)."""
         db = state_path(self.path)
-        if not db.exists():
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        con = sqlite3.connect(db, timeout=30, isolation_level=None)
         try:
-            con.executescript(_SCHEMA)
-            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if not db.exists():
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            con = sqlite3.connect(db, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise AccountsFileError(f"state file {db}: cannot open: {exc}") from None
+        try:
+            try:
+                con.executescript(_SCHEMA)
+                con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise AccountsFileError(f"state file {db}: {exc}") from None
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
         finally:
@@ -482,6 +489,10 @@ class Gate:
 
     def sign_in(self, name: str, password: str) -> Principal:
         """A session for ``name``; :class:`SignInRefused` (one message for unknown names and wrong passwords)."""
+        with self._read_only_on(SignInRefused):
+            return self._sign_in(name, password)
+
+    def _sign_in(self, name: str, password: str) -> Principal:
         if self.accounts is None:
             raise SignInRefused("laptop mode has no passwords: type your name")
         accounts = self._read_or_refuse(SignInRefused)
@@ -510,8 +521,15 @@ class Gate:
         return Principal(account.name, account.role, "server", token)
 
     def _read_or_refuse(self, exc_type: type[AuthError]) -> list[Account]:
-        try:
+        with self._read_only_on(exc_type):
             return self.accounts.read()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _read_only_on(exc_type: type[AuthError]) -> Iterator[None]:
+        """An unusable accounts or state file refuses the sign-in or the write, naming the file."""
+        try:
+            yield
         except AccountsFileError as exc:
             raise exc_type(f"read-only: {exc}", "read_only", problem=str(exc)) from None
 
@@ -557,7 +575,7 @@ class Gate:
 
     def sign_out(self, principal: Principal) -> None:
         if self.accounts is not None and principal.token:
-            with self.accounts.state() as con:
+            with contextlib.suppress(AccountsFileError), self.accounts.state() as con:
                 con.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_token_hash(principal.token),))
 
     def current(self, principal: Principal | None) -> Principal:
@@ -569,6 +587,10 @@ class Gate:
 
     def check(self, principal: Principal | None) -> Principal:
         """The principal as the server knows it now (name and role from its records), or :class:`PermissionDenied`."""
+        with self._read_only_on(PermissionDenied):
+            return self._check(principal)
+
+    def _check(self, principal: Principal | None) -> Principal:
         accounts = self._read_or_refuse(PermissionDenied) if self.mode == "server" else []
         if not isinstance(principal, Principal) or not principal.can_write:
             if self.mode == "server":
