@@ -390,3 +390,15 @@ def test_state_file_that_is_not_sqlite_refuses(path, gate):
         gate.sign_in("王芳", PW)
     with pytest.raises(PermissionDenied, match="read-only: state file"):
         gate.authorize(Principal("王芳", "admin", "server", "x" * 43), EDIT)
+
+
+def test_stale_attempts_of_unknown_names_are_pruned(gate, clock):
+    for name in ("nobody", "ghost"):
+        with pytest.raises(SignInRefused):
+            gate.sign_in(name, "wrong password")
+    clock.now += auth.FORGET_FAILURES_SECONDS + 1
+    with pytest.raises(SignInRefused):
+        gate.sign_in("spectre", "wrong password")  # recent: kept
+    gate.sign_in("王芳", PW)
+    with gate.accounts.state(write=False) as con:
+        assert [r[0] for r in con.execute("SELECT who FROM attempts")] == ["spectre"]
