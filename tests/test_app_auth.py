@@ -39,6 +39,7 @@ def page():
 
     st.button("save", key="save", on_click=save)
     st.text(f"who={who.name}|{who.role}")
+    st.text(f"edit={app_auth.shows_edit_controls()}")
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +84,10 @@ def sign_in(at: AppTest, name: str, password: str) -> AppTest:
     return next(b for b in at.button if b.label == "Sign in").click().run()
 
 
+def edit_controls(at: AppTest) -> bool:
+    return next(x.value for x in at.text if x.value.startswith("edit=")) == "edit=True"
+
+
 def save(at: AppTest) -> AppTest:
     return at.button(key="save").click().run()
 
@@ -90,7 +95,7 @@ def save(at: AppTest) -> AppTest:
 def test_viewer_sees_the_form_and_cannot_write(server, tmp_path):
     at = run()
     assert not at.exception
-    assert who(at) == "who=|viewer"
+    assert who(at) == "who=|viewer" and not edit_controls(at)
     assert [b.label for b in at.sidebar.button] == ["Sign in"]
     save(at)
     assert at.session_state["refused"] == "sign in to edit"
@@ -114,7 +119,7 @@ def test_forged_session_state_writes_nothing(server, tmp_path, forged):
 def test_sign_in_then_save_records_the_account(server, tmp_path):
     at = sign_in(run(), "li wei", PW)
     assert not at.exception and not at.error
-    assert who(at) == "who=Li Wei|editor"
+    assert who(at) == "who=Li Wei|editor" and edit_controls(at)
     assert "Signed in: Li Wei (editor)" in plain(at.sidebar.caption)
     save(at)
     assert log(tmp_path) == ["Li Wei|editor"]
@@ -157,7 +162,7 @@ def test_expired_session(server, tmp_path):
         con.execute("UPDATE sessions SET seen_at = seen_at - ?", (auth.IDLE_SECONDS + 1,))
     con.close()
     at = at.run()
-    assert who(at) == "who=|viewer"
+    assert who(at) == "who=|viewer" and not edit_controls(at)
     assert plain(at.error) == ["Your session expired: sign in again"]
     assert [b.label for b in at.sidebar.button] == ["Sign in"]
     save(at)
@@ -177,6 +182,7 @@ def test_missing_or_malformed_accounts_file_read_only(server, tmp_path, content,
     (warning,) = plain(at.sidebar.warning)
     assert warning.startswith(f"Read-only: accounts file {server}: ") and what in warning
     assert not at.sidebar.button and not at.sidebar.text_input  # no form to sign in with
+    assert not edit_controls(at)
     save(at)
     assert "read-only" in at.session_state["refused"]
     assert log(tmp_path) == []
@@ -184,7 +190,7 @@ def test_missing_or_malformed_accounts_file_read_only(server, tmp_path, content,
 
 def test_laptop_mode_name_once(tmp_path):
     at = run()
-    assert who(at) == "who=|viewer"
+    assert who(at) == "who=|viewer" and edit_controls(at)
     save(at)
     assert at.session_state["refused"] == "type your name before the first edit"
     at.text_input(key="w_auth_laptop_name").input("张\u202e三")

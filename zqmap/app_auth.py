@@ -5,6 +5,7 @@
   read-only; in laptop mode the name the edits are recorded under, once given.
 - :func:`name_form`: laptop mode's "your name" form, for an edit screen to show
   before the session's first edit.
+- :func:`shows_edit_controls`: whether a screen draws its edit controls at all.
 - :func:`authorize`: what every write path of the app calls, on the server, with
   what the session holds (a forged or stale ``st.session_state`` entry gains
   nothing: the gate looks the session token up in its own records).
@@ -46,6 +47,13 @@ def principal() -> auth.Principal:
         if exc.code != "read_only":  # the panel says that itself
             _note(exc)
         return auth.VIEWER
+
+
+def shows_edit_controls() -> bool:
+    """Whether screens draw edit controls: in server mode only for a signed-in editor or admin; in laptop
+    mode always (:func:`name_form` asks the name before the first edit). The write itself is still
+    :func:`authorize`'s decision."""
+    return gate().mode == "laptop" or principal().can_write
 
 
 def authorize(action: str, *, project: str | None = None, event_author: str | None = None) -> auth.Principal:
