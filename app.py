@@ -15,7 +15,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import assets, mapview, st_map, summary
+from zqmap import app_auth, assets, mapview, st_map, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -247,6 +247,7 @@ def main() -> None:
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
     sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
+    app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
     flt = filter_from_widgets(ds)
     st.query_params.from_dict({**flt.to_params(), "lang": lang,
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})

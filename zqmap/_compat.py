@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 
 IMPORTS: dict[str, str] = {
+    "argon2": "argon2-cffi",
     "branca": "branca",
     "folium": "folium",
     "fontTools": "fonttools",

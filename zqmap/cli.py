@@ -6,6 +6,8 @@ Examples::
     zqmap list --sector industry --from 2024-03 --to 2024-06
     zqmap export --format pdf --out briefing.pdf --sector industry --lang zh
     zqmap serve --port 8501
+    zqmap serve --auth accounts.json --host 0.0.0.0
+    zqmap users add 王芳 --role admin --auth accounts.json
     zqmap geo build
     zqmap assets install
 """
@@ -19,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zqmap import __version__, cli_store, paths
+from zqmap import __version__, cli_store, cli_users, paths
 from zqmap.filters import Filter
 from zqmap.i18n import LANGS
 from zqmap.paths import resolve_data_dir
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--host", default="localhost", help="address to listen on (0.0.0.0 for a county server)")
     cli_store.add_state_args(p)
+    p.add_argument("--auth", metavar="PATH", help="accounts file (zqmap users add): sign-in required to write")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("geo", help="geodata tools")
@@ -103,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = a_sub.add_parser("check", help="exit 1 unless every asset is installed")
     a.set_defaults(func=cmd_assets_check)
     cli_store.register(sub)
+    cli_users.register(sub)
     return parser
 
 
@@ -170,6 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problems:  # the app shows these too; say so on the console as well
         print("warning: the data has problems; the app will list them", file=sys.stderr)
     env = dict(os.environ, **{paths.HOME_ENV: str(home)})
+    env.update(cli_users.serve_env(args.auth, args.host))
     if args.data:
         env[paths.DATA_ENV] = str(Path(args.data).resolve())
     cli_store.serve_env(args, env)

@@ -109,7 +109,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "png_table_omitted": (
         "所选项目超过 {max} 个，图片只含地图；项目列表见 PDF 简报图。",
         "More than {max} projects selected: this image shows the map only; see the PDF briefing for the list.",
-    ),
+    ),    # sign-in (zqmap/app_auth.py); auth_<code>: zqmap.auth's refusals in the user's language
+    "sign_in": ("登录", "Sign in"),
+    "sign_in_help": ("登录后才能修改台账；未登录可查看和导出。", "Sign in to edit the register; anyone can view and export."),
+    "user_name": ("用户名", "Name"),
+    "password": ("密码", "Password"),
+    "sign_out": ("退出登录", "Sign out"),
+    "signed_in_as": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
+    "role_editor": ("编辑", "editor"),
+    "role_admin": ("管理员", "admin"),
+    "editing_as": ("编辑人：{name}（每次修改都记录此姓名）", "Editing as {name} (recorded with every change)"),
+    "your_name": ("您的姓名（每次修改都记录）", "Your name (recorded with every change)"),
+    "start_editing": ("开始编辑", "Start editing"),
+    "change_name": ("更换姓名", "Change name"),
+    "auth_wrong": ("用户名或密码错误", "Wrong name or password"),
+    "auth_locked": ("失败次数过多，已锁定，请 {minutes} 分钟后再试", "Too many failed attempts: locked, try again in {minutes} min"),
+    "auth_disabled": ("此账户已停用，请联系管理员", "This account is disabled; ask an admin"),
+    "auth_read_only": ("只读：{problem}", "Read-only: {problem}"),
+    "auth_expired": ("登录已过期，请重新登录", "Your session expired: sign in again"),
+    "auth_sign_in_first": ("请先登录", "Sign in to edit"),
+    "auth_name_first": ("请先填写您的姓名", "Type your name before the first edit"),
 }
 
 
