@@ -14,14 +14,15 @@ def planned_status(milestones: list[dict]) -> list[dict]:
     return [{"kind": m["kind"], "planned": m["month"], "status": "not_started", "month": None} for m in milestones]
 
 
-def with_state(projects: pd.DataFrame, values: dict[str, dict] | None = None) -> pd.DataFrame:
+def with_state(projects: pd.DataFrame, values: dict[str, dict] | None = None, planned: bool = True) -> pd.DataFrame:
     """``projects`` (from ``register.load()``) with every state column, as zqmap.state adds them:
-    defaults for projects with no event, and ``values[project_id]`` (column → value) laid over them."""
+    defaults for projects with no event, and ``values[project_id]`` (column → value) laid over them.
+    With ``planned=False`` the projects' own milestones are left out of ``milestone_status``."""
     values = values or {}
     out = projects.copy()
     for col, default in STATE_DEFAULTS.items():
         out[col] = [copy.deepcopy(default) for _ in range(len(out))]
-    out["milestone_status"] = [planned_status(ms) for ms in out["milestones"]]
+    out["milestone_status"] = [planned_status(ms) if planned else [] for ms in out["milestones"]]
     out["problems"] = [[] for _ in range(len(out))]
     ids = out["id"].tolist()
     for pid, cols in values.items():

@@ -152,6 +152,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "unit_unknown": ("（未填报）", "(not given)"),
     "money_unit": ("亿元", "CNY bn"),
     "report_none": ("无", "none"),
+    "pdf_annual": ("年度计划（{unit}）", "Plan ({unit})"),
+    "pdf_cumulative": ("1–{n}月累计（{unit}）", "To {month} ({unit})"),
+    "pdf_gap": ("序时差", "vs sched."),
+    "unit_bn": ("亿元", "bn"),
+    "continued": ("（续）", " (continued)"),
     "report_store": ("进度数据：{store}", "Progress from: {store}"),
     "report_no_store": ("无进度数据（仅计划）", "No progress store (plan only)"),
 }
