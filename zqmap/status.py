@@ -31,6 +31,7 @@ import calendar
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,7 @@ STATE_DEFAULTS: dict[str, object] = {
     "updated_by": "", "updated_at": "",
 }
 _STATUS_KEYS = tuple(STATUSES)
+_STATE_CODES = {"not_started": 0, "in_progress": 1, "done": 2, "cancelled": 3}  # zqmap.store's MILESTONE_STATUSES
 _RULE_ORDER = {k: i for i, k in enumerate(STATUS_RULES)}
 
 
@@ -77,7 +79,8 @@ def month_of(index: int) -> str:
     >>> month_of(month_index("2024-12") + 1)
     '2025-01'
     """
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    y, m = divmod(int(index), 12)  # int(): formatting a numpy integer is a hundred times slower
+    return f"{y:04d}-{m + 1:02d}"
 
 
 def default_as_of(plan_months: tuple[str, ...], today: date | None = None) -> str:
@@ -119,9 +122,11 @@ def end_of_month(month: str) -> str:
 # Reasons
 
 
-@dataclass(frozen=True)
-class Reason:
-    """One rule that fired for a project, with what it needs to say why."""
+class Reason(NamedTuple):
+    """One rule that fired for a project, with what it needs to say why.
+
+    A named tuple rather than a dataclass: thousands are made per as-of month.
+    """
 
     rule: str  # a key of zqmap.vocab.STATUS_RULES
     kind: str = ""  # the milestone's kind (milestone and start rules)
@@ -160,8 +165,10 @@ class Prepared:
     n: int
     ms_proj: np.ndarray  # project position of each milestone
     ms_kind: np.ndarray  # kind (str)
+    ms_start: np.ndarray  # kind is 开工
+    ms_completion: np.ndarray  # kind is 建成 or 投产
     ms_planned: np.ndarray  # planned month index, -1 for an added milestone with no plan month
-    ms_state: np.ndarray  # reported status (str)
+    ms_state: np.ndarray  # reported status, as a code of _STATE_CODES
     ms_month: np.ndarray  # reported actual month index, -1 if none
     reported: np.ndarray  # per project: a progress report, a milestone status or a problem exists
     invest_total: np.ndarray
@@ -195,7 +202,7 @@ def prepare(projects: pd.DataFrame) -> Prepared:
             ms_proj.append(i)
             ms_kind.append(m["kind"])
             ms_planned.append(_month_or(m.get("planned")))
-            ms_state.append(m.get("status") or "not_started")
+            ms_state.append(_STATE_CODES[m.get("status") or "not_started"])
             ms_month.append(_month_or(m.get("month")))
     pr_proj, pr_opened, pr_text = [], [], []
     for i, items in enumerate(_col(projects, "problems")):
@@ -205,16 +212,18 @@ def prepare(projects: pd.DataFrame) -> Prepared:
                 pr_opened.append(str(p.get("opened") or "")[:10])
                 pr_text.append(str(p.get("text") or ""))
     ms_proj_a = np.asarray(ms_proj, dtype=np.int64)
-    ms_state_a = np.asarray(ms_state, dtype=object)
+    ms_state_a = np.asarray(ms_state, dtype=np.int8)
+    ms_kind_a = np.asarray(ms_kind, dtype=object)
     reported = np.array([isinstance(v, str) and bool(v) for v in _col(projects, "report_month")], dtype=bool)
     if len(ms_proj_a):
-        touched = ms_state_a != "not_started"
+        touched = ms_state_a != _STATE_CODES["not_started"]
         reported |= np.bincount(ms_proj_a[touched], minlength=n)[:n] > 0
     pr_proj_a = np.asarray(pr_proj, dtype=np.int64)
     if len(pr_proj_a):
         reported |= np.bincount(pr_proj_a, minlength=n)[:n] > 0
     return Prepared(
-        n=n, ms_proj=ms_proj_a, ms_kind=np.asarray(ms_kind, dtype=object),
+        n=n, ms_proj=ms_proj_a, ms_kind=ms_kind_a, ms_start=ms_kind_a == START_KIND,
+        ms_completion=np.isin(ms_kind_a, COMPLETION_KINDS).astype(bool),
         ms_planned=np.asarray(ms_planned, dtype=np.int64), ms_state=ms_state_a,
         ms_month=np.asarray(ms_month, dtype=np.int64), reported=reported,
         invest_total=np.asarray(_col(projects, "invest_total_cny"), dtype=float),
@@ -237,7 +246,7 @@ def schedule_share(month: str, plan_months: tuple[str, ...]) -> float:
     return (plan_months.index(month) + 1) / len(plan_months)
 
 
-def evaluate(prep: Prepared, month: str, plan_months: tuple[str, ...]) -> pd.DataFrame:
+def evaluate(prep: Prepared, month: str, plan_months: tuple[str, ...], with_reasons: bool = True) -> pd.DataFrame:
     """Status of each project as of the end of ``month`` (a month of ``plan_months``).
 
     Columns (one row per project, in frame order, a plain RangeIndex): ``status``,
@@ -246,18 +255,21 @@ def evaluate(prep: Prepared, month: str, plan_months: tuple[str, ...]) -> pd.Dat
     points behind 序时进度; negative when ahead), ``due_start`` (a start milestone
     due by *m*), ``started``, ``late_start`` and ``late_completion`` (a start or a
     completion milestone past its month and not met).
+
+    ``with_reasons=False`` leaves the ``reasons`` column out: the statuses alone, for
+    colouring a large map, cost a fraction of building one Python object per reason.
     """
     check_month(month, plan_months)
     n, m = prep.n, month_index(month)
     idx, kind, planned, state, actual = prep.ms_proj, prep.ms_kind, prep.ms_planned, prep.ms_state, prep.ms_month
     # A reported month after m has not happened yet as of m.
     by_m = (actual < 0) | (actual <= m)
-    cancelled_ms = (state == "cancelled") & by_m
-    done_ms = (state == "done") & by_m
-    started_ms = ((state == "in_progress") | (state == "done")) & by_m
+    cancelled_ms = (state == _STATE_CODES["cancelled"]) & by_m
+    done_ms = (state == _STATE_CODES["done"]) & by_m
+    started_ms = ((state == _STATE_CODES["in_progress"]) | (state == _STATE_CODES["done"])) & by_m
     live = ~cancelled_ms
-    completion = np.isin(kind, COMPLETION_KINDS) & live
-    is_start = kind == START_KIND
+    completion = prep.ms_completion & live
+    is_start = prep.ms_start
 
     total = _per_project(idx, np.ones(len(idx), dtype=bool), n)
     n_live = _per_project(idx, live, n)
@@ -299,16 +311,24 @@ def evaluate(prep: Prepared, month: str, plan_months: tuple[str, ...]) -> pd.Dat
     if len(prep.pr_proj):
         old &= ~closed[prep.pr_proj]
 
+    # Reasons, strongest first (late before at risk, then rule order): python objects only for what fired.
     reasons: list[list[Reason]] = [[] for _ in range(n)]
-    for rule, mask in fired_ms.items():
-        for j in np.flatnonzero(mask):
-            reasons[idx[j]].append(Reason(rule, kind=str(kind[j]), planned=month_of(int(planned[j])),
-                                          months=int(m - planned[j])))
-    for rule, mask in (("invest_late", invest_late), ("invest_behind", invest_behind)):
-        for i in np.flatnonzero(mask):
-            reasons[i].append(Reason(rule, gap=float(gap[i])))
-    for j in np.flatnonzero(old):
-        reasons[prep.pr_proj[j]].append(Reason("problem_old", text=str(prep.pr_text[j]), opened=str(prep.pr_opened[j])))
+    names: dict[int, str] = {}
+    by_level = sorted(STATUS_RULES, key=lambda r: (STATUS_RULES[r] != "late", _RULE_ORDER[r]))
+    for rule in by_level if with_reasons else ():
+        if rule in fired_ms:
+            sel = np.flatnonzero(fired_ms[rule])
+            for i, k, p in zip(idx[sel].tolist(), kind[sel].tolist(), planned[sel].tolist()):
+                name = names.get(p) or names.setdefault(p, month_of(p))
+                reasons[i].append(Reason(rule, k, name, m - p))
+        elif rule in ("invest_late", "invest_behind"):
+            sel = np.flatnonzero(invest_late if rule == "invest_late" else invest_behind)
+            for i, g in zip(sel.tolist(), gap[sel].tolist()):
+                reasons[i].append(Reason(rule, gap=g))
+        else:
+            sel = np.flatnonzero(old)
+            for i, text, opened in zip(prep.pr_proj[sel].tolist(), prep.pr_text[sel].tolist(), prep.pr_opened[sel].tolist()):
+                reasons[i].append(Reason(rule, text=text, opened=opened))
 
     late = invest_late.copy()
     risk = invest_behind.copy()
@@ -327,16 +347,17 @@ def evaluate(prep: Prepared, month: str, plan_months: tuple[str, ...]) -> pd.Dat
     code = np.select([cancelled, done, late, risk, no_report], [0, 1, 2, 3, 5], default=4)
     status = np.asarray(_STATUS_KEYS, dtype=object)[code]
     start_due = live & has_plan & is_start & (planned <= m)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "status": status,
-        "reasons": [tuple(sorted(r, key=lambda x: (x.level != "late", _RULE_ORDER[x.rule]))) if r else () for r in reasons],
+        "reasons": [tuple(r) for r in reasons] if with_reasons else None,
         "invest_rate": rate,
         "schedule_gap": np.where(known, gap, np.nan),
         "due_start": _per_project(idx, start_due, n) > 0,
         "started": _per_project(idx, start_due & started_ms, n) > 0,
         "late_start": _per_project(idx, fired_ms["start_late"] | fired_ms["start_overdue"], n) > 0,
-        "late_completion": _per_project(idx, fired_ms["milestone_late"] & np.isin(kind, COMPLETION_KINDS), n) > 0,
+        "late_completion": _per_project(idx, fired_ms["milestone_late"] & prep.ms_completion, n) > 0,
     })
+    return out if with_reasons else out.drop(columns=["reasons"])
 
 
 def status_frame(projects: pd.DataFrame, month: str, plan_months: tuple[str, ...]) -> pd.DataFrame:
