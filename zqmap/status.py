@@ -197,13 +197,16 @@ def prepare(projects: pd.DataFrame) -> Prepared:
         statuses = [[{"kind": m["kind"], "planned": m["month"], "status": "not_started", "month": None}
                      for m in ms] for ms in projects["milestones"]]
     ms_proj, ms_kind, ms_planned, ms_state, ms_month = [], [], [], [], []
+    months: dict = {}  # a plan has few distinct months: parse each once
+    codes = _STATE_CODES
     for i, items in enumerate(statuses):
         for m in items or ():
             ms_proj.append(i)
             ms_kind.append(m["kind"])
-            ms_planned.append(_month_or(m.get("planned")))
-            ms_state.append(_STATE_CODES[m.get("status") or "not_started"])
-            ms_month.append(_month_or(m.get("month")))
+            p, a = m.get("planned"), m.get("month")
+            ms_planned.append(months[p] if p in months else months.setdefault(p, _month_or(p)))
+            ms_state.append(codes[m.get("status") or "not_started"])
+            ms_month.append(months[a] if a in months else months.setdefault(a, _month_or(a)))
     pr_proj, pr_opened, pr_text = [], [], []
     for i, items in enumerate(_col(projects, "problems")):
         for p in items or ():
