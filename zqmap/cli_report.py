@@ -49,7 +49,9 @@ def load_dataset(data: str | None, store: str | None, month: str):
     from zqmap.status import check_month
 
     check_month(month, ds.plan_months)  # before replaying the store to a month the plan does not have
-    return state.load(data, store=store, as_of=month)
+    from zqmap.store import resolve_location
+
+    return state.load(data, store=resolve_location(store), as_of=month)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
