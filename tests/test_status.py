@@ -216,6 +216,7 @@ def test_summaries(plan):
     assert row_["start_rate"] == 0.5
     assert row_["invest_rate"] == pytest.approx(0.3)
     assert np.isnan(by_unit.loc["", "start_rate"]) and np.isnan(by_unit.loc["", "invest_rate"])
+    assert np.isnan(by_unit.loc["", "annual_plan"]) and by_unit.loc["工信局", "annual_plan"] == 100.0
     by_sector = status.rates(frame, st, "sector")
     assert by_sector.loc["agriculture", "invest_rate"] == 1.0
     assert by_sector["projects"].sum() == 4

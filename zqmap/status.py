@@ -417,7 +417,8 @@ def rates(projects: pd.DataFrame, statuses: pd.DataFrame, by: str) -> pd.DataFra
     out["due_start"] = groups["due_start"].sum().astype(int)
     out["started"] = groups["started"].sum().astype(int)
     out["start_rate"] = (out["started"] / out["due_start"].where(out["due_start"] > 0)).astype(float)
-    out["annual_plan"] = groups["annual_plan"].sum()
-    out["invested"] = groups["invested"].sum()
+    given = groups["known"].sum() > 0  # no project of the group gives both: the sums are unknown, not 0
+    out["annual_plan"] = groups["annual_plan"].sum().where(given)
+    out["invested"] = groups["invested"].sum().where(given)
     out["invest_rate"] = (out["invested"] / out["annual_plan"].where(out["annual_plan"] > 0)).astype(float)
     return out
