@@ -202,10 +202,39 @@ def _all_figures(views: list[View]) -> list[Figure]:
 
 def test_every_rendered_character_is_in_the_cjk_font(full_zh, small_en, ds):
     views = [full_zh, small_en, View.of(ds, NOTHING, "en", on=ON)]
+    assert _check_glyphs(_all_figures(views)) > 1000
+
+
+def test_every_character_of_the_monthly_report_is_in_the_cjk_font(ds):
+    """The report prints the status vocabulary, the reasons and the store's texts (units, progress, problems)."""
+    from dataclasses import replace
+
+    from statekit import with_state
+
+    from zqmap.export.report import build, pdf_figures
+
+    ids = ds.projects["id"].tolist()
+    state = {ids[0]: {"responsible_unit": "璟瑄镇政府", "leader": "欧阳副县长", "progress_text": "钢结构吊装完成",
+                      "report_month": "2024-05", "invest_total_cny": 1e6, "annual_plan_cny": 1e8,
+                      "milestone_status": [{"kind": "start", "planned": "2024-01", "status": "not_started", "month": None}],
+                      "problems": [{"id": "e", "text": "燚鑫公司资金缺口", "owner": "翟科长", "needed_from": "县财政局",
+                                    "status": "open", "opened": "2024-01-02"}]}}
+    stateful = replace(ds, projects=with_state(ds.projects, state))
+    figs = []
+    for lang in ("zh", "en"):
+        figs += pdf_figures(build(View.of(stateful, Filter(sectors=(ds.projects["sector"].iloc[0],)), lang), "2024-06", lang))
+    texts = " ".join(a.get_text() for fig in figs for a in _texts(fig))
+    for word in ("璟瑄镇政府", "燚鑫公司资金缺口", "截至 2024-06", "未按期开工", "as of 2024-06", "Late starts"):
+        assert word in texts, word
+    assert _check_glyphs(figs) > 500
+
+
+def _check_glyphs(figs: list[Figure]) -> int:
+    """Every character of every text of ``figs`` is in the page font and in Noto Sans CJK SC; how many were checked."""
     source = briefing.system_cjk_faces()["regular"]
     source_cmap = FT2Font(source.path, face_index=source.index).get_charmap()
     checked = 0
-    for fig in _all_figures(views):
+    for fig in figs:
         for artist in _texts(fig):
             path = findfont(artist.get_fontproperties())
             font = FT2Font(path)
@@ -215,7 +244,7 @@ def test_every_rendered_character_is_in_the_cjk_font(full_zh, small_en, ds):
                 assert ord(ch) in cmap, f"{ch!r} (U+{ord(ch):04X}) of {artist.get_text()!r} missing from {path}"
                 assert ord(ch) in source_cmap, f"{ch!r} not in Noto Sans CJK SC itself"
                 checked += 1
-    assert checked > 1000
+    return checked
 
 
 def test_rendering_warns_of_no_missing_glyph(small_zh):

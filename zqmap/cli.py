@@ -5,6 +5,7 @@ Examples::
     zqmap validate --data my-register/
     zqmap list --sector industry --from 2024-03 --to 2024-06
     zqmap export --format pdf --out briefing.pdf --sector industry --lang zh
+    zqmap report --month 2024-06 --format xlsx --out 2024-06.xlsx --store register.gpkg
     zqmap serve --port 8501
     zqmap serve --auth accounts.json --host 0.0.0.0
     zqmap users add 王芳 --role admin --auth accounts.json
@@ -79,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     cli_store.add_state_args(p)
     p.set_defaults(func=cmd_export)
+
+    from zqmap import cli_report
+
+    cli_report.add_parser(sub, _add_data, _add_filters)
 
     p = sub.add_parser("serve", help="start the web app (from the app home: $ZQMAP_HOME, default ~/.cache/zqmap)")
     _add_data(p)

@@ -160,3 +160,33 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
         ExportFormat("gpkg", ".gpkg", "application/geopackage+sqlite3", "GeoPackage", "GeoPackage", _TABLES),
     )
 }
+
+
+@dataclass(frozen=True)
+class Status(Term):
+    """A project's status as of a month (:mod:`zqmap.status`), with its map colour."""
+
+    colour: str = "#9e9e9e"
+
+
+# In order of precedence (the first that applies wins): see docs/status.md.
+STATUSES: dict[str, Status] = _index(
+    Status("cancelled", "已取消", "cancelled", colour="#5f6368"),
+    Status("done", "已完成", "done", colour="#1565c0"),
+    Status("late", "滞后", "late", colour="#c62828"),
+    Status("at_risk", "预警", "at risk", colour="#f9a825"),
+    Status("on_track", "正常推进", "on track", colour="#2e7d32"),
+    Status("no_report", "未报送", "no report yet", colour="#9e9e9e"),
+)
+
+# The rules of :mod:`zqmap.status`: key → the level it raises a project to.
+STATUS_RULES: dict[str, str] = {
+    "milestone_late": "late",
+    "milestone_due": "at_risk",
+    "start_late": "late",
+    "start_overdue": "at_risk",
+    "start_due": "at_risk",
+    "invest_late": "late",
+    "invest_behind": "at_risk",
+    "problem_old": "at_risk",
+}

@@ -357,7 +357,7 @@ def _draw_markers(ax, frame: Frame, data: MapData, placed: list[Placed], fonts: 
     kinds: dict[tuple, list[Placed]] = {}
     for p in placed:
         rec = by_no[p.no]
-        st = marker_style(rec["sector"], rec["precision"])
+        st = marker_style(rec["sector"], rec["precision"], rec.get("colour"))
         key = (st["marker"], st["size"], st["edge_width"], st["face"], st["edge"], st["dashes"] is not None)
         kinds.setdefault(key, []).append(p)
     for (marker, size, edge_width, face, edge, dashed), items in sorted(kinds.items()):
@@ -365,7 +365,7 @@ def _draw_markers(ax, frame: Frame, data: MapData, placed: list[Placed], fonts: 
                    edgecolor=edge, linewidths=edge_width, zorder=8, **({"linestyle": MARKER_DASHES} if dashed else {}))
     for p in placed:
         rec = by_no[p.no]
-        st = marker_style(rec["sector"], rec["precision"])
+        st = marker_style(rec["sector"], rec["precision"], rec.get("colour"))
         txt = ax.text(p.x, p.y + st["text_dy"] * frame.m_per_pt, str(p.no), ha="center", va="center_baseline",
                       fontproperties=fonts.prop(number_size(p.no, st["number_pt"]), bold=True), color=rgba(st["text"]), zorder=9)
         txt.set_gid(f"marker-{rec['id']}")

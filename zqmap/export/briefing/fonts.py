@@ -32,7 +32,7 @@ from zqmap.export import View
 from zqmap.fmt import precision_legend
 from zqmap.i18n import LANGS, STRINGS
 from zqmap.naming import describe
-from zqmap.vocab import MARKER_STYLES, MILESTONE_KINDS, PLACE_KINDS, PRECISIONS, SECTORS
+from zqmap.vocab import MARKER_STYLES, MILESTONE_KINDS, PLACE_KINDS, PRECISIONS, SECTORS, STATUSES
 
 FONT_FAMILY = "Noto Sans CJK SC"
 FONT_FILES = "/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc"
@@ -325,6 +325,14 @@ def page_charset(view: View) -> frozenset[str]:
         texts += [m.get(k) or "" for m in milestones for k in ("month", "note", "note_en")]
     for frame in (ds.places, ds.counties):
         texts += [str(v) for col in ("name_zh", "name_en") for v in frame[col].dropna()]
+    texts += [x for term in STATUSES.values() for x in (term.zh, term.en)]
+    # The state columns of zqmap.state (the monthly report prints them), when the data has them.
+    for col in ("responsible_unit", "leader", "progress_text", "next_text"):
+        if col in projects.columns:
+            texts += [str(v) for v in projects[col].dropna()]
+    if "problems" in projects.columns:
+        texts += [str(p.get(k) or "") for items in projects["problems"] for p in items or ()
+                  for k in ("text", "owner", "needed_from", "opened")]
     chars = set("".join(texts))
     return frozenset(c for c in chars if not unicodedata.category(c).startswith("C"))  # no control chars
 

@@ -32,7 +32,7 @@ from zqmap.export.briefing.style import (
 )
 from zqmap.fmt import precision_legend
 from zqmap.i18n import t
-from zqmap.vocab import NEUTRAL_COLOUR, SECTORS
+from zqmap.vocab import NEUTRAL_COLOUR, SECTORS, Status
 
 TOWN_PT = 4 * 2 * PX * 1.3  # the county town's square (as drawn on the map)
 
@@ -47,11 +47,21 @@ class LegendItem:
     layer: layers.Layer | None = None
 
 
-def legend_items(lang: str, layer_defs: Iterable[layers.Layer] = ()) -> list[LegendItem]:
-    """Sectors, marker styles, leader, the layers with ``legend: true`` (file order), county town."""
+def legend_items(lang: str, layer_defs: Iterable[layers.Layer] = (),
+                 statuses: Iterable[Status] | None = None) -> list[LegendItem]:
+    """Sectors, marker styles, leader, the layers with ``legend: true`` (file order), county town.
+
+    With ``statuses`` (colour by status) the statuses come first, each a circle in its
+    colour, and the sectors follow as shapes in a neutral colour.
+    """
     styles = precision_legend(lang)
     filled = styles[0][1]  # a precision drawn filled: the sectors' example
-    items = [LegendItem("marker", s.label(lang), (key, filled)) for key, s in SECTORS.items()]
+    items = []
+    neutral = ""
+    if statuses is not None:
+        items += [LegendItem("marker", s.label(lang), ("", filled, s.colour)) for s in statuses]
+        neutral = NEUTRAL_COLOUR
+    items += [LegendItem("marker", s.label(lang), (key, filled, neutral)) for key, s in SECTORS.items()]
     items += [LegendItem("marker", text, ("", precision)) for _, precision, text in styles]
     items.append(LegendItem("leader", t("legend_leader", lang)))
     items += [LegendItem("layer", layer.name(lang), layer=layer) for layer in layer_defs if layer.legend]
@@ -79,9 +89,9 @@ def _draw_symbol(fig: Figure, item: LegendItem, x: float, y: float, size: float)
     tr = fig.dpi_scale_trans
     scale = size / 7.5
     if item.kind == "marker":
-        sector, precision = item.style
-        # The marker styles' examples: a circle in no sector's colour.
-        st = marker_style(sector, precision) if sector else symbol_style(NEUTRAL_COLOUR, "circle", precision)
+        sector, precision, colour = (*item.style, "")[:3]
+        # The marker styles' examples: a circle in no sector's colour (or in a status colour).
+        st = marker_style(sector, precision, colour) if sector else symbol_style(colour or NEUTRAL_COLOUR, "circle", precision)
         add_symbol(fig, x, y, st, (st["size"] if sector else MARKER_PT) * 0.85 * scale, tr)
     elif item.kind == "leader":
         fig.add_artist(Line2D([x - 0.1, x + 0.1], [y - 0.03, y + 0.03], color=LEADER, linewidth=0.5, transform=tr))
@@ -93,7 +103,8 @@ def _draw_symbol(fig: Figure, item: LegendItem, x: float, y: float, size: float)
 
 
 def draw_legend(fig: Figure, rect: Rect, top: float, lang: str, fonts: Fonts, size: float,
-                one_per_row: bool, layer_defs: Iterable[layers.Layer] = ()) -> float:
+                one_per_row: bool, layer_defs: Iterable[layers.Layer] = (),
+                statuses: Iterable[Status] | None = None) -> float:
     """The legend from ``top`` down inside ``rect``; returns the y below it.
 
     With ``one_per_row`` every item gets its own row (side panel), else items
@@ -105,7 +116,7 @@ def draw_legend(fig: Figure, rect: Rect, top: float, lang: str, fonts: Fonts, si
     x = rect.x
     sym_w, gap = 0.26, 0.14
     row_h = max(line, 0.17)
-    for item in legend_items(lang, layer_defs):
+    for item in legend_items(lang, layer_defs, statuses):
         text_w = rect.w - sym_w if one_per_row else fonts.width(item.label, size) / 72
         lines = fonts.wrap(item.label, text_w * 72, size)
         item_w = sym_w + max(fonts.width(s, size) for s in lines) / 72

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable, Iterable
 
 import matplotlib
 import pandas as pd
@@ -30,13 +31,15 @@ from zqmap.export.tables import flat_records
 from zqmap.fmt import format_yi, label_sep
 from zqmap.i18n import t
 from zqmap.naming import describe
+from zqmap.vocab import Status
 
 PNG_DPI = 200
 PNG_TABLE_MAX = 40  # the PNG carries the table up to this many projects
 
 
-def _draw_header(fig: Figure, view: View, fonts: Fonts, title: str, page: tuple[int, int] | None) -> None:
-    """Title, counts and export date across the top; page number at the bottom right."""
+def draw_header(fig: Figure, view: View, fonts: Fonts, title: str, page: tuple[int, int] | None,
+                stamp: str | None = None) -> None:
+    """Title, counts and export date (or ``stamp``) across the top; page number at the bottom right."""
     lang = view.lang
     w, h = PAGE_SIZE
     fig_text(fig, 0.35, h - 0.3, title, fonts, 15, bold=True, va="top")
@@ -46,7 +49,8 @@ def _draw_header(fig: Figure, view: View, fonts: Fonts, title: str, page: tuple[
     if pd.notna(invest) and invest > 0:
         parts.append(t("total_investment", lang) + label_sep(lang) + format_yi(float(invest), lang))
     fig_text(fig, 0.35, h - 0.66, "  ·  ".join(parts), fonts, 8.5, color=MUTED, va="top")
-    fig_text(fig, w - 0.35, h - 0.3, t("export_date", lang, date=view.export_date.isoformat()), fonts, 8.5,
+    stamp = stamp if stamp is not None else t("export_date", lang, date=view.export_date.isoformat())
+    fig_text(fig, w - 0.35, h - 0.3, stamp, fonts, 8.5,
               color=MUTED, ha="right", va="top")
     if page is not None:
         fig_text(fig, w - 0.35, 0.14, t("page_of", lang, i=page[0], n=page[1]), fonts, 7, color=MUTED,
@@ -79,30 +83,37 @@ def draw_notes(fig: Figure, rect: Rect, top: float, view: View, fonts: Fonts, si
 # Pages and exporters
 
 
-def _new_page() -> Figure:
+def new_page() -> Figure:
     fig = Figure(figsize=PAGE_SIZE)
     fig.patch.set_facecolor("white")
     return fig
 
 
 def map_page(view: View, records: list[dict], fonts: Fonts, compact: bool, page: tuple[int, int] | None,
-             extra_note: str | None = None) -> Figure:
-    """Page 1: header, map, legend and notes (plus the table panel if ``compact``)."""
-    fig = _new_page()
+             extra_note: str | None = None, title: str | None = None, stamp: str | None = None,
+             statuses: Iterable[Status] | None = None) -> Figure:
+    """Page 1: header, map, legend and notes (plus the table panel if ``compact``).
+
+    ``title`` and ``stamp`` replace the export title and date; with ``statuses`` the
+    records carry a ``colour`` (colour by status) and the legend lists the statuses.
+    """
+    fig = new_page()
     lang = view.lang
-    _draw_header(fig, view, fonts, view.heading("export_title"), page)
+    draw_header(fig, view, fonts, title or view.heading("export_title"), page, stamp)
     data = map_data(view, records)
     defs = [item.layer for item in data.layers]
     if compact:
         draw_map(fig, COMPACT_MAP, view, data, fonts)
-        y = draw_legend(fig, COMPACT_SIDE, COMPACT_SIDE.top, lang, fonts, 6.5, one_per_row=False, layer_defs=defs)
+        y = draw_legend(fig, COMPACT_SIDE, COMPACT_SIDE.top, lang, fonts, 6.5, one_per_row=False, layer_defs=defs,
+                        statuses=statuses)
         draw_notes(fig, COMPACT_SIDE, y - 0.04, view, fonts, 6.5)
         columns = table_columns(lang, compact=True)
         size, laid = fit_table(table_rows(view, records, compact=True), columns, fonts, COMPACT_TABLE.h)
         draw_table(fig, COMPACT_TABLE, columns, laid, fonts, size)
     else:
         draw_map(fig, FULL_MAP, view, data, fonts)
-        y = draw_legend(fig, FULL_SIDE, FULL_SIDE.top, lang, fonts, 7.5, one_per_row=True, layer_defs=defs)
+        y = draw_legend(fig, FULL_SIDE, FULL_SIDE.top, lang, fonts, 7.5, one_per_row=True, layer_defs=defs,
+                        statuses=statuses)
         draw_notes(fig, FULL_SIDE, y - 0.12, view, fonts, 7.5, extra=extra_note)
     return fig
 
@@ -115,9 +126,9 @@ def table_pages(view: View, fonts: Fonts, first_page_no: int, total: int, pages:
     what = t("export_filters", lang, what=describe(view.flt, lang, view.township_names()))
     figs = []
     for i, rows in enumerate(pages):
-        fig = _new_page()
+        fig = new_page()
         title = t("page_table", lang) if i == 0 else t("table_continued", lang)
-        _draw_header(fig, view, fonts, f"{view.heading('export_title')} — {title}", (first_page_no + i, total))
+        draw_header(fig, view, fonts, f"{view.heading('export_title')} — {title}", (first_page_no + i, total))
         fig_text(fig, 0.35, PAGE_SIZE[1] - 0.86, fonts.ellipsize(what, 10.9 * 72, 7.5), fonts, 7.5, va="top")
         draw_table(fig, TABLE_PAGE, columns, rows, fonts, size)
         fig_text(fig, 0.35, 0.14, f"{view.heading('export_source')}　{t('schematic_note', lang)}", fonts, 6.5,
@@ -167,17 +178,22 @@ def _rc() -> dict:
 _RENDER_LOCK = threading.Lock()
 
 
-@exporter("pdf")
-def render_pdf(view: View) -> bytes:
-    """The briefing as a vector PDF: map page, then the project table."""
+def write_pdf(make_figures: Callable[[], list[Figure]], title: str) -> bytes:
+    """The pages ``make_figures`` draws, as a deterministic vector PDF titled ``title``."""
     with _RENDER_LOCK, matplotlib.rc_context(_rc()):
-        figs = pdf_figures(view)
+        figs = make_figures()
         buf = io.BytesIO()
-        meta = {"Title": view.heading("export_title"), "Creator": "zqmap", "Producer": None, "CreationDate": None}
+        meta = {"Title": title, "Creator": "zqmap", "Producer": None, "CreationDate": None}
         with PdfPages(buf, metadata=meta) as pdf:
             for fig in figs:
                 pdf.savefig(fig)
     return buf.getvalue()
+
+
+@exporter("pdf")
+def render_pdf(view: View) -> bytes:
+    """The briefing as a vector PDF: map page, then the project table."""
+    return write_pdf(lambda: pdf_figures(view), view.heading("export_title"))
 
 
 @exporter("png")

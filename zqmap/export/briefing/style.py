@@ -49,14 +49,15 @@ MARKER_DASHES = (0, (3.0, 2.0))  # dashed marker outlines (in line widths), as t
 # Project symbols
 
 
-def marker_style(sector: str, precision: str) -> dict:
+def marker_style(sector: str, precision: str, colour: str | None = None) -> dict:
     """Marker shape, colours, outline and number colour of a project's symbol.
 
     The precision's ``style`` (:data:`zqmap.vocab.MARKER_STYLES`) decides: filled,
-    hollow, or hollow with a dashed outline.
+    hollow, or hollow with a dashed outline. ``colour`` replaces the sector's colour
+    (colour by status: the sector stays visible as the marker's shape).
     """
     s = SECTORS[sector]
-    return symbol_style(s.colour, s.shape, precision)
+    return symbol_style(colour or s.colour, s.shape, precision)
 
 
 def symbol_style(colour: str, shape_name: str, precision: str) -> dict:

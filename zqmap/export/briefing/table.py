@@ -51,6 +51,7 @@ class TableRow:
     sector: str
     precision: str
     cells: dict[str, Cell]
+    colour: str | None = None  # the marker's colour instead of the sector's (colour by status)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def _draw_numbers(fig: Figure, cx: float, top: float, laid: Sequence[LaidRow], f
     """
     y = top
     for lr in laid:
-        st = marker_style(lr.row.sector, lr.row.precision)
+        st = marker_style(lr.row.sector, lr.row.precision, lr.row.colour)
         scale = min(1.0, (3 * lr.unit * 72 - 1.5) / (MARKER_PT * max(MARKER_SCALE.values())))
         cy = y - 1.5 * lr.unit
         add_symbol(fig, cx, cy, st, st["size"] * scale, fig.dpi_scale_trans)
