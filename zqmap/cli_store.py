@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from zqmap.register import MAX_FILE_BYTES, _one_line
+from zqmap.checks import MAX_FILE_BYTES, _one_line
 from zqmap.store import StoreError, open_store, resolve_location
 from zqmap.store.events import (
     FIELDS,

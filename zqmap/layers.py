@@ -32,10 +32,11 @@ import geopandas as gpd
 from jinja2 import Template
 
 from zqmap import cache
+from zqmap.checks import Problem, _read_yaml
 from zqmap.elements import Macro
 from zqmap.escape import html_text, script_json
 from zqmap.paths import bundled_layers_dir
-from zqmap.register import Dataset, Problem, _read_yaml
+from zqmap.register import Dataset
 
 LAYERS_DIR = bundled_layers_dir()
 SOURCES = ("counties", "places")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,9 +25,25 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-import yaml
 from shapely.geometry import Point, shape
 
+from zqmap.checks import (  # noqa: F401 - Problem, valid_month and BAD_CHARS_RE are part of this module's API
+    BAD_CHARS_RE,
+    COUNTY_NAME_LIMIT,
+    ID_RE,
+    MAX_TEXT,
+    Problem,
+    _Checker,
+    _items,
+    _LineDict,
+    _read_yaml,
+    _record_name,
+    _records,
+    _show,
+    _type_name,
+    valid_month,
+)
+from zqmap.header import DateRule, RegisterMeta, _check_header  # noqa: F401 - DateRule: API
 from zqmap.paths import COUNTIES_FILE, PLACES_FILE, PROJECTS_FILE, resolve_data_dir
 from zqmap.vocab import (
     DATE_PRECISIONS,
@@ -43,17 +57,8 @@ from zqmap.vocab import (
 )
 
 CRS = "EPSG:4326"
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_TEXT = {"name": 200, "short": 80, "long": 1000}
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-# Control characters (C0 other than tab/newline, DEL, C1 such as the 8-bit CSI
-# that terminals obey) and bidi overrides never belong in a name: they hide or
-# reorder text in popups, tables, PDFs and `zqmap list` output.
-BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
-COUNTY_NAME_LIMIT = 60
 
 PROJECT_FIELDS = {
     "id", "name_zh", "name_en", "sector", "category", "place", "precision", "geometry",
@@ -77,113 +82,12 @@ PROJECT_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with the data, printed as ``FILE:LINE: id: field: message``."""
-
-    file: str
-    line: int
-    record: str
-    field: str
-    message: str
-
-    def __post_init__(self) -> None:
-        # One problem, one line: whatever text came from the data (keys, YAML
-        # error context), fold it onto a single printable line.
-        for name, limit in (("record", 80), ("field", 80), ("message", 400)):
-            object.__setattr__(self, name, _one_line(str(getattr(self, name)), limit))
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.record}: {self.field}: {self.message}"
-
-
-def _one_line(text: str, limit: int) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 class RegisterError(Exception):
     """Raised by :func:`load` when the data has problems; carries them all."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
-
-
-@dataclass(frozen=True)
-class DateRule:
-    """A rule of the register's header: how a time phrase of the text becomes a month.
-
-    ``month`` (``MM``) is the month it always gives in the plan year (``None`` for a rule
-    that depends on the phrase, such as "before month N"); ``phrases`` are the words it reads.
-    """
-
-    id: str
-    zh: str
-    en: str
-    month: str | None = None
-    phrases: tuple[str, ...] = ()
-
-    def label(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
-
-@dataclass(frozen=True)
-class RegisterMeta:
-    """The register's header: which county, which plan year, from which document.
-
-    Everything county- or year-specific that the app, the exports and the
-    reports print comes from here (the code holds no county or year).
-
-    >>> meta = load().meta
-    >>> meta.plan_year, meta.plan_months[0], meta.plan_months[-1]
-    (2024, '2024-01', '2024-12')
-    >>> meta.texts("en")["county"]
-    'Zuoquan County'
-    """
-
-    county_code: str
-    county_zh: str
-    county_en: str
-    slug: str  # ASCII, for file names
-    plan_year: int
-    title_zh: str
-    title_en: str
-    source_document: str
-    source_zh: str
-    source_en: str
-    credits_zh: str = ""
-    credits_en: str = ""
-    date_rules: tuple[DateRule, ...] = ()
-
-    def date_rule(self, rule_id: str) -> DateRule | None:
-        """The header's rule ``rule_id`` (how a time phrase became a month), or ``None``.
-
-        >>> load().meta.date_rule("first-half").month
-        '06'
-        """
-        return next((r for r in self.date_rules if r.id == rule_id), None)
-
-    @property
-    def plan_months(self) -> tuple[str, ...]:
-        """The twelve months of the plan year, ``YYYY-01`` … ``YYYY-12``."""
-        return tuple(f"{self.plan_year}-{m:02d}" for m in range(1, 13))
-
-    def texts(self, lang: str) -> dict[str, str]:
-        """The header's words in ``lang``, as keyword arguments for :func:`zqmap.i18n.t` templates.
-
-        ``credits`` comes with its leading separator (``；`` or ``; ``), or empty when there are none.
-        """
-        zh = lang == "zh"
-        credits = self.credits_zh if zh else self.credits_en
-        return {
-            "county": self.county_zh if zh else self.county_en,
-            "title": self.title_zh if zh else self.title_en,
-            "source": self.source_zh if zh else self.source_en,
-            "credits": (("；" if zh else "; ") + credits) if credits else "",
-            "year": str(self.plan_year),
-        }
 
 
 @dataclass
@@ -229,222 +133,6 @@ class Dataset:
         kinds = self.places["kind"].to_numpy()
         ids = self.places["id"].to_numpy()
         return (*ids[kinds == "township"].tolist(), *ids[kinds == "county"].tolist())
-
-
-# --------------------------------------------------------------------------
-# YAML with line numbers
-
-
-class _LineDict(dict):
-    """A mapping that remembers the line of itself and of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict
-    duplicates: list
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """Safe loading with libyaml's parser when PyYAML has it (~3.5x faster; it also
-    refuses nesting deeper than 1,000 levels with a marked error instead of recursing)."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
-    loader.flatten_mapping(node)
-    out = _LineDict()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    out.duplicates = []
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            key = str(key)
-        value = loader.construct_object(value_node, deep=True)
-        if key in out:
-            out.duplicates.append((key, key_node.start_mark.line + 1))
-        out[key] = value
-        out.key_lines[key] = key_node.start_mark.line + 1
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
-    """Parse ``path``; on failure append a problem and return ``None``."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        problems.append(Problem(label, 1, "-", "-", "file not found"))
-        return None
-    except OSError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
-        return None
-    if size > MAX_FILE_BYTES:
-        problems.append(Problem(label, 1, "-", "-", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"))
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"not UTF-8 text (byte {exc.start})"))
-        return None
-    except OSError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
-        return None
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        what = (exc.problem or exc.context or "invalid YAML").strip()
-        problems.append(Problem(label, line, "-", "-", f"invalid YAML: {what}"))
-    except yaml.YAMLError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"invalid YAML: {exc}"))
-    except RecursionError:
-        problems.append(Problem(label, 1, "-", "-", "invalid YAML: nested too deeply"))
-    else:
-        if data is None:  # 0 bytes, only comments or a bare null: a mapping with no keys, so its list is missing
-            data = _LineDict()
-            data.line, data.key_lines, data.duplicates = 1, {}, []
-        return data
-    return None
-
-
-# --------------------------------------------------------------------------
-# Field checks shared by projects and places
-
-
-class _Checker:
-    """Collects problems for one record of one file."""
-
-    def __init__(self, label: str, rec: _LineDict, record: str, problems: list[Problem], prefix: str = "",
-                 parent: _Checker | None = None):
-        self.label, self.rec, self.record, self.problems, self.prefix = label, rec, record, problems, prefix
-        self.parent = parent  # the record's checker, for a nested item (a milestone, a quantity)
-        self.count = 0  # problems this checker (and its nested items) added
-
-    def line(self, key: str | None = None) -> int:
-        if key is not None and key in self.rec.key_lines:
-            return self.rec.key_lines[key]
-        return self.rec.line
-
-    def add(self, fld: str, message: str, line: int | None = None) -> None:
-        name = f"{self.prefix}.{fld}" if self.prefix else fld
-        self.problems.append(Problem(self.label, line if line is not None else self.line(fld), self.record, name, message))
-        checker: _Checker | None = self
-        while checker is not None:
-            checker.count += 1
-            checker = checker.parent
-
-    def common(self, allowed: set[str], required: Iterable[str]) -> None:
-        for key, line in self.rec.duplicates:
-            self.add(str(key), "field given more than once", line)
-        for key in self.rec:
-            if key not in allowed:
-                self.add(str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
-        for key in required:
-            if key not in self.rec or self.rec[key] is None:
-                self.add(key, "required field is missing", self.rec.line)
-
-    def ident(self, seen: set[str]) -> str | None:
-        """The record's ``id`` if it is a slug not seen before (``seen`` is updated)."""
-        pid = self.rec.get("id")
-        if pid is None:
-            return None
-        if not isinstance(pid, str) or not ID_RE.match(pid):
-            self.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-', at most 80)")
-            return None
-        if pid in seen:
-            self.add("id", "duplicate id")
-        seen.add(pid)
-        return pid
-
-    def text(self, key: str, limit: int, required: bool = False) -> str | None:
-        value = self.rec.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            self.add(key, f"must be text, not {_type_name(value)}")
-            return None
-        if required and not value.strip():
-            self.add(key, "must not be empty")
-            return None
-        if len(value) > limit:
-            self.add(key, f"is {len(value)} characters long; the limit is {limit}")
-            return None
-        if BAD_CHARS_RE.search(value):
-            self.add(key, "contains control or bidirectional-override characters")
-            return None
-        return value
-
-    def choice(self, key: str, allowed: Iterable[str]) -> str | None:
-        value = self.rec.get(key)
-        if value is None:
-            return None
-        allowed = list(allowed)
-        if not isinstance(value, str) or value not in allowed:
-            self.add(key, f"{_show(value)} is not one of: {', '.join(allowed)}")
-            return None
-        return value
-
-    def number(self, key: str, lo: float | None = None, hi: float | None = None) -> float | None:
-        value = self.rec.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.add(key, f"must be a number, not {_type_name(value)}")
-            return None
-        if not math.isfinite(value):
-            self.add(key, f"must be a finite number, not {value}")
-            return None
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            self.add(key, f"{value} is outside the range {lo} to {hi}" if hi is not None
-                     else f"{value} is below the minimum {lo}")
-            return None
-        return float(value)
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", _LineDict: "a mapping", list: "a list", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _record_name(rec: Any, index: int) -> str:
-    rid = rec.get("id") if isinstance(rec, dict) else None
-    if isinstance(rid, str) and ID_RE.match(rid):
-        return rid
-    return f"#{index + 1}"
-
-
-def _records(data: Any, key: str, label: str, problems: list[Problem]) -> list[tuple[int, _LineDict]]:
-    """The list under ``key`` of a top-level mapping, as (index, record) pairs."""
-    if data is None:  # unreadable: already reported
-        return []
-    if not isinstance(data, _LineDict):
-        problems.append(Problem(label, 1, "-", key, f"the file must be a mapping with a '{key}' list"))
-        return []
-    items = data.get(key)
-    if items is None:
-        line = data.key_lines.get(key, data.line)
-        what = "is empty" if key in data else "is missing (empty or truncated file?)"
-        problems.append(Problem(label, line, "-", key, f"{what}; write '{key}: []' for none"))
-        return []
-    if not isinstance(items, list):
-        line = data.key_lines.get(key, 1)
-        problems.append(Problem(label, line, "-", key, f"must be a list of records, not {_type_name(items)}"))
-        return []
-    out = []
-    for i, rec in enumerate(items):
-        if isinstance(rec, _LineDict):
-            out.append((i, rec))
-        else:
-            problems.append(Problem(label, data.key_lines.get(key, 1), f"#{i + 1}", "-", "record must be a mapping"))
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -507,27 +195,6 @@ def _check_places(data: Any, label: str, county: shapely.Geometry | None, proble
 # Projects
 
 
-def _items(c: _Checker, key: str, allowed: set[str], required: tuple[str, ...]) -> list[_Checker | None] | None:
-    """Checkers for the mappings in the list field ``key`` (``None`` for an item
-    that is not a mapping); ``None`` when the field is not a list."""
-    value = c.rec.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        c.add(key, f"must be a list, not {_type_name(value)}")
-        return None
-    out: list[_Checker | None] = []
-    for j, item in enumerate(value):
-        if not isinstance(item, _LineDict):
-            c.add(f"{key}[{j}]", f"must be a mapping with {', '.join(required)}")
-            out.append(None)
-            continue
-        m = _Checker(c.label, item, c.record, c.problems, prefix=f"{key}[{j}]", parent=c)
-        m.common(allowed, required)
-        out.append(m)
-    return out
-
-
 def _check_milestones(c: _Checker, meta: RegisterMeta | None) -> list[dict] | None:
     """The record's milestones, sorted by month; ``None`` when any is broken.
 
@@ -584,12 +251,6 @@ def _check_date_rule(m: _Checker, meta: RegisterMeta, month: str | None, precisi
         m.add("month", f"rule {rule_id!r} gives {meta.plan_year}-{rule.month}, not {month}")
 
 
-def valid_month(text: str) -> bool:
-    """``YYYY-MM`` with a month 01-12 (and a year 1900-2100)."""
-    m = MONTH_RE.match(text)
-    return bool(m) and 1900 <= int(m.group(1)) <= 2100 and 1 <= int(m.group(2)) <= 12
-
-
 def _check_quantities(c: _Checker) -> list[dict] | None:
     items = _items(c, "quantities", QUANTITY_FIELDS, ("kind", "value", "unit"))
     if items is None or None in items:
@@ -638,89 +299,6 @@ def _check_geometry(c: _Checker, county: shapely.Geometry | None) -> shapely.Geo
         c.add("geometry", "geometry leaves the county polygon")
         return False
     return geom
-
-
-HEADER_FIELDS = {"county", "plan_year", "title", "source_document", "source_title", "credits", "date_rules", "projects"}
-DATE_RULE_FIELDS = {"id", "zh", "en", "month", "phrases"}
-MM_RE = re.compile(r"^(0[1-9]|1[0-2])$")
-HEADER_REQUIRED = ("county", "plan_year", "title", "source_document", "source_title")
-COUNTY_FIELDS = {"code", "name_zh", "name_en", "slug"}
-SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-ADCODE_RE = re.compile(r"^\d{6}$")
-
-
-def _check_header(data: Any, label: str, problems: list[Problem]) -> RegisterMeta | None:
-    """The register's header (every top-level key but ``projects``), validated."""
-    if not isinstance(data, _LineDict) or "projects" not in data:
-        return None  # not a register, or an empty or truncated one: _records says so in one line
-    c = _Checker(label, data, "-", problems)
-    c.common(HEADER_FIELDS, HEADER_REQUIRED)
-
-    def pair(key: str, limit: int) -> tuple[str, str] | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, _LineDict):
-            c.add(key, f"must be a mapping with zh and en, not {_type_name(value)}")
-            return None
-        sub = _Checker(label, value, "-", problems, prefix=key, parent=c)
-        sub.common({"zh", "en"}, ("zh", "en"))
-        zh, en = sub.text("zh", limit, required=True), sub.text("en", limit, required=True)
-        return (zh, en) if zh and en else None
-
-    county = data.get("county")
-    code = names = slug = None
-    if county is not None:
-        if not isinstance(county, _LineDict):
-            c.add("county", f"must be a mapping with code, name_zh, name_en and slug, not {_type_name(county)}")
-        else:
-            cc = _Checker(label, county, "-", problems, prefix="county", parent=c)
-            cc.common(COUNTY_FIELDS, tuple(sorted(COUNTY_FIELDS)))
-            code = county.get("code")
-            if code is not None and not (isinstance(code, str) and ADCODE_RE.match(code)):
-                cc.add("code", f"{_show(code)} is not a six-digit administrative code (quote it: \"140722\")")
-                code = None
-            zh, en = cc.text("name_zh", COUNTY_NAME_LIMIT, required=True), cc.text("name_en", COUNTY_NAME_LIMIT,
-                                                                                   required=True)
-            names = (zh, en) if zh and en else None
-            slug = county.get("slug")
-            if slug is not None and not (isinstance(slug, str) and SLUG_RE.match(slug)):
-                cc.add("slug", f"{_show(slug)} is not a file-name slug (lower-case ASCII letters, digits, '-')")
-                slug = None
-    year = data.get("plan_year")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100):
-        c.add("plan_year", f"{_show(year)} is not a year (1900-2100)")
-        year = None
-    title = pair("title", MAX_TEXT["name"])
-    source = pair("source_title", MAX_TEXT["name"])
-    credits = pair("credits", MAX_TEXT["name"]) if data.get("credits") is not None else ("", "")
-    rules = _check_date_rules(c, data)
-    document = c.text("source_document", MAX_TEXT["name"], required=True)
-    if c.count or None in (code, names, slug, year, title, source, credits, document, rules):
-        return None
-    return RegisterMeta(code, names[0], names[1], slug, year, title[0], title[1], document, source[0], source[1],
-                        credits[0], credits[1], rules)
-
-
-def _check_date_rules(c: _Checker, data: _LineDict) -> tuple[DateRule, ...] | None:
-    """The header's ``date_rules`` (how a time phrase becomes a month); ``None`` when any is broken."""
-    items = _items(c, "date_rules", DATE_RULE_FIELDS, ("id", "zh", "en"))
-    if items is None or None in items:
-        return None
-    rules: list[DateRule] = []
-    seen: set[str] = set()
-    for r in items:
-        rid = r.ident(seen)
-        zh, en = r.text("zh", MAX_TEXT["long"], required=True), r.text("en", MAX_TEXT["long"], required=True)
-        month = r.rec.get("month")
-        if month is not None and not (isinstance(month, str) and MM_RE.match(month)):
-            r.add("month", f"{_show(month)} is not a month of the plan year, MM (01-12, quoted: \"06\")")
-        phrases = r.rec.get("phrases") or []
-        if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
-            r.add("phrases", "must be a list of non-empty texts")
-        elif r.count == 0:
-            rules.append(DateRule(rid, zh, en, month, tuple(phrases)))
-    return None if any(r.count for r in items) else tuple(rules)
 
 
 def _check_projects(

@@ -31,7 +31,8 @@ from typing import Any
 import shapely
 from shapely.geometry import Point
 
-from zqmap.register import MAX_TEXT, Dataset, _Checker, _LineDict, valid_month
+from zqmap.checks import MAX_TEXT, _Checker, _LineDict, valid_month
+from zqmap.register import Dataset
 from zqmap.register import Problem as _Problem
 from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY
 

@@ -1,0 +1,303 @@
+"""Validation primitives shared by the register, the layer files and the store.
+
+YAML read with the line of every mapping and key (:func:`_read_yaml`), a
+:class:`Problem` naming file, line, record and field, and :class:`_Checker`,
+which checks one record's fields and collects its problems. Everything that
+reads a file a person wrote goes through here, so every message has the same
+shape and every text the same checks.
+
+>>> str(Problem("projects.yaml", 3, "p-one", "sector", "'x' is not one of: a, b"))
+"projects.yaml:3: p-one: sector: 'x' is not one of: a, b"
+>>> valid_month("2024-13")
+False
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COUNTY_NAME_LIMIT = 60
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_TEXT = {"name": 200, "short": 80, "long": 1000}
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# Control characters (C0 other than tab/newline, DEL, C1 such as the 8-bit CSI
+# that terminals obey) and bidi overrides never belong in a name: they hide or
+# reorder text in popups, tables, PDFs and `zqmap list` output.
+BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the data, printed as ``FILE:LINE: id: field: message``."""
+
+    file: str
+    line: int
+    record: str
+    field: str
+    message: str
+
+    def __post_init__(self) -> None:
+        # One problem, one line: whatever text came from the data (keys, YAML
+        # error context), fold it onto a single printable line.
+        for name, limit in (("record", 80), ("field", 80), ("message", 400)):
+            object.__setattr__(self, name, _one_line(str(getattr(self, name)), limit))
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.record}: {self.field}: {self.message}"
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _LineDict(dict):
+    """A mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+    duplicates: list
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe loading with libyaml's parser when PyYAML has it (~3.5x faster; it also
+    refuses nesting deeper than 1,000 levels with a marked error instead of recursing)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    out = _LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    out.duplicates = []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            key = str(key)
+        value = loader.construct_object(value_node, deep=True)
+        if key in out:
+            out.duplicates.append((key, key_node.start_mark.line + 1))
+        out[key] = value
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
+    """Parse ``path``; on failure append a problem and return ``None``."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        problems.append(Problem(label, 1, "-", "-", "file not found"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
+        return None
+    if size > MAX_FILE_BYTES:
+        problems.append(Problem(label, 1, "-", "-", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"))
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"not UTF-8 text (byte {exc.start})"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
+        return None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        problems.append(Problem(label, line, "-", "-", f"invalid YAML: {what}"))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(label, 1, "-", "-", f"invalid YAML: {exc}"))
+    except RecursionError:
+        problems.append(Problem(label, 1, "-", "-", "invalid YAML: nested too deeply"))
+    else:
+        if data is None:  # 0 bytes, only comments or a bare null: a mapping with no keys, so its list is missing
+            data = _LineDict()
+            data.line, data.key_lines, data.duplicates = 1, {}, []
+        return data
+    return None
+
+
+# --------------------------------------------------------------------------
+# Field checks shared by projects and places
+
+
+class _Checker:
+    """Collects problems for one record of one file."""
+
+    def __init__(self, label: str, rec: _LineDict, record: str, problems: list[Problem], prefix: str = "",
+                 parent: _Checker | None = None):
+        self.label, self.rec, self.record, self.problems, self.prefix = label, rec, record, problems, prefix
+        self.parent = parent  # the record's checker, for a nested item (a milestone, a quantity)
+        self.count = 0  # problems this checker (and its nested items) added
+
+    def line(self, key: str | None = None) -> int:
+        if key is not None and key in self.rec.key_lines:
+            return self.rec.key_lines[key]
+        return self.rec.line
+
+    def add(self, fld: str, message: str, line: int | None = None) -> None:
+        name = f"{self.prefix}.{fld}" if self.prefix else fld
+        self.problems.append(Problem(self.label, line if line is not None else self.line(fld), self.record, name, message))
+        checker: _Checker | None = self
+        while checker is not None:
+            checker.count += 1
+            checker = checker.parent
+
+    def common(self, allowed: set[str], required: Iterable[str]) -> None:
+        for key, line in self.rec.duplicates:
+            self.add(str(key), "field given more than once", line)
+        for key in self.rec:
+            if key not in allowed:
+                self.add(str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        for key in required:
+            if key not in self.rec or self.rec[key] is None:
+                self.add(key, "required field is missing", self.rec.line)
+
+    def ident(self, seen: set[str]) -> str | None:
+        """The record's ``id`` if it is a slug not seen before (``seen`` is updated)."""
+        pid = self.rec.get("id")
+        if pid is None:
+            return None
+        if not isinstance(pid, str) or not ID_RE.match(pid):
+            self.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-', at most 80)")
+            return None
+        if pid in seen:
+            self.add("id", "duplicate id")
+        seen.add(pid)
+        return pid
+
+    def text(self, key: str, limit: int, required: bool = False) -> str | None:
+        value = self.rec.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.add(key, f"must be text, not {_type_name(value)}")
+            return None
+        if required and not value.strip():
+            self.add(key, "must not be empty")
+            return None
+        if len(value) > limit:
+            self.add(key, f"is {len(value)} characters long; the limit is {limit}")
+            return None
+        if BAD_CHARS_RE.search(value):
+            self.add(key, "contains control or bidirectional-override characters")
+            return None
+        return value
+
+    def choice(self, key: str, allowed: Iterable[str]) -> str | None:
+        value = self.rec.get(key)
+        if value is None:
+            return None
+        allowed = list(allowed)
+        if not isinstance(value, str) or value not in allowed:
+            self.add(key, f"{_show(value)} is not one of: {', '.join(allowed)}")
+            return None
+        return value
+
+    def number(self, key: str, lo: float | None = None, hi: float | None = None) -> float | None:
+        value = self.rec.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.add(key, f"must be a number, not {_type_name(value)}")
+            return None
+        if not math.isfinite(value):
+            self.add(key, f"must be a finite number, not {value}")
+            return None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            self.add(key, f"{value} is outside the range {lo} to {hi}" if hi is not None
+                     else f"{value} is below the minimum {lo}")
+            return None
+        return float(value)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", _LineDict: "a mapping", list: "a list", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _record_name(rec: Any, index: int) -> str:
+    rid = rec.get("id") if isinstance(rec, dict) else None
+    if isinstance(rid, str) and ID_RE.match(rid):
+        return rid
+    return f"#{index + 1}"
+
+
+def _records(data: Any, key: str, label: str, problems: list[Problem]) -> list[tuple[int, _LineDict]]:
+    """The list under ``key`` of a top-level mapping, as (index, record) pairs."""
+    if data is None:  # unreadable: already reported
+        return []
+    if not isinstance(data, _LineDict):
+        problems.append(Problem(label, 1, "-", key, f"the file must be a mapping with a '{key}' list"))
+        return []
+    items = data.get(key)
+    if items is None:
+        line = data.key_lines.get(key, data.line)
+        what = "is empty" if key in data else "is missing (empty or truncated file?)"
+        problems.append(Problem(label, line, "-", key, f"{what}; write '{key}: []' for none"))
+        return []
+    if not isinstance(items, list):
+        line = data.key_lines.get(key, 1)
+        problems.append(Problem(label, line, "-", key, f"must be a list of records, not {_type_name(items)}"))
+        return []
+    out = []
+    for i, rec in enumerate(items):
+        if isinstance(rec, _LineDict):
+            out.append((i, rec))
+        else:
+            problems.append(Problem(label, data.key_lines.get(key, 1), f"#{i + 1}", "-", "record must be a mapping"))
+    return out
+
+
+def _items(c: _Checker, key: str, allowed: set[str], required: tuple[str, ...]) -> list[_Checker | None] | None:
+    """Checkers for the mappings in the list field ``key`` (``None`` for an item
+    that is not a mapping); ``None`` when the field is not a list."""
+    value = c.rec.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        c.add(key, f"must be a list, not {_type_name(value)}")
+        return None
+    out: list[_Checker | None] = []
+    for j, item in enumerate(value):
+        if not isinstance(item, _LineDict):
+            c.add(f"{key}[{j}]", f"must be a mapping with {', '.join(required)}")
+            out.append(None)
+            continue
+        m = _Checker(c.label, item, c.record, c.problems, prefix=f"{key}[{j}]", parent=c)
+        m.common(allowed, required)
+        out.append(m)
+    return out
+
+
+def valid_month(text: str) -> bool:
+    """``YYYY-MM`` with a month 01-12 (and a year 1900-2100)."""
+    m = MONTH_RE.match(text)
+    return bool(m) and 1900 <= int(m.group(1)) <= 2100 and 1 <= int(m.group(2)) <= 12
