@@ -6,6 +6,7 @@ Run with ``zqmap serve`` (or ``streamlit run app.py``). The data directory is
 
 from __future__ import annotations
 
+import os
 import time
 
 from zqmap.preflight import preflight
@@ -15,14 +16,15 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, assets, mapview, st_map, summary
+from zqmap import app_auth, assets, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
 from zqmap.i18n import DEFAULT_LANG, LANGS, t
 from zqmap.naming import describe, export_filename
 from zqmap.paths import default_data_dir
-from zqmap.register import Dataset, RegisterError, fingerprint, load
+from zqmap.register import Dataset, RegisterError, fingerprint
+from zqmap.store import StoreError
 from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
@@ -31,17 +33,33 @@ DATA_DIR = default_data_dir()
 MAP_WAIT_S = 20  # a session's first paint: the rest follows once the map is built, or after this long
 
 
+# The event store the app reads (`zqmap serve --store PATH`, or `$ZQMAP_STORE`) and its as-of month.
+STORE = os.environ.get("ZQMAP_STORE") or None
+AS_OF = os.environ.get("ZQMAP_AS_OF") or None
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
-def cached_dataset(data_dir: str, stamp: str) -> Dataset:
-    """Loaded once per version of the files (``stamp`` changes when they change)."""
-    return load(data_dir)
+def cached_dataset(data_dir: str, stamp: str, store: str | None, store_stamp: str, as_of: str | None) -> Dataset:
+    """Loaded once per version of the files and of the store's log (the stamps change when they change)."""
+    return state.load(data_dir, store=store, as_of=as_of)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def cached_digest(data_dir: str, stamp: str, lang: str) -> summary.Digest:
+def cached_digest(key: tuple, lang: str) -> summary.Digest:
     """Per-project arrays for the summaries, built once per data version and language."""
-    ds = cached_dataset(data_dir, stamp)
+    ds = cached_dataset(*key)
     return summary.Digest(ds.projects, lang, ds.plan_months)
+
+
+def dataset_key(lang: str) -> tuple:
+    """What the data shown depends on; a store that cannot be read is said once and the plan shown."""
+    stamp = fingerprint(DATA_DIR)
+    if STORE:
+        try:
+            return str(DATA_DIR), stamp, STORE, state.version(STORE), AS_OF
+        except StoreError as exc:
+            st.warning(md_text(t("store_unavailable", lang, problem=exc.problems[0].brief)))
+    return str(DATA_DIR), stamp, None, "", None
 
 
 def tianditu_key() -> str | None:
@@ -226,11 +244,11 @@ def wait_for_map() -> None:
 
 
 def main() -> None:
-    stamp = fingerprint(DATA_DIR)
+    init_language()
+    key = dataset_key(st.session_state.w_lang)
     try:
-        ds = cached_dataset(str(DATA_DIR), stamp)
+        ds = cached_dataset(*key)
     except RegisterError as exc:
-        init_language()
         lang = st.session_state.w_lang
         st.title("zqmap")
         with st.sidebar:
@@ -246,17 +264,20 @@ def main() -> None:
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
+    if key[2]:  # the store in use, and the month it is shown as of
+        shown = ds.projects.attrs.get("store", key[2]) + (f" · {t('as_of', lang, month=AS_OF)}" if AS_OF else "")
+        st.caption(md_text(t("report_store", lang, store=shown)))
     sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
     app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
     flt = filter_from_widgets(ds)
     st.query_params.from_dict({**flt.to_params(), "lang": lang,
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
-    digest = cached_digest(str(DATA_DIR), stamp, lang)
+    digest = cached_digest(key, lang)
     rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
     show_counts(digest, rows, lang)
-    view = (stamp, lang, tuple(sorted(flt.to_params().items())))
+    view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
     built = clicked is None or st_map.map_built(clicked)  # None: no map (its files are missing)
     painted = st.session_state.get("_first_paint")  # when this map's first paint was sent, until it is built
     if not built and painted is None:

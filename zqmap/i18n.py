@@ -187,6 +187,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "unit_bn": ("亿元", "bn"),
     "continued": ("（续）", " (continued)"),
     "report_store": ("进度数据：{store}", "Progress from: {store}"),
+    "store_unavailable": ("进度数据无法读取，仅显示计划：{problem}", "The progress store cannot be read; showing the plan only: {problem}"),
     "report_no_store": ("无进度数据（仅计划）", "No progress store (plan only)"),
 }
 

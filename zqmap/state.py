@@ -74,6 +74,19 @@ def load(data_dir: str | os.PathLike | None = None, store: str | os.PathLike | S
         return with_state(ds, st, as_of)
 
 
+def version(location: str | os.PathLike | None) -> str:
+    """A cheap stamp of the store's log (its last sequence number and hash), ``""`` without a store.
+
+    The app asks for it on every rerun: an event written by anyone (another session, the
+    command line) changes it, so the app's caches pick up the new state.
+    """
+    if not location:
+        return ""
+    with open_store(location) as st:
+        seq, digest = st.backend.last()
+    return f"{seq}:{digest[:16]}"
+
+
 def with_state(ds: Dataset, store: Store, as_of: str | None = None) -> Dataset:
     states = store.states(upto=end_of_month(as_of) if as_of else None)
     seq = max((s["seq"] for s in states.values()), default=0)
