@@ -11,21 +11,22 @@ import streamlit as st
 from zqmap.filters import Filter
 from zqmap.i18n import LANGS, t
 from zqmap.register import Dataset
-from zqmap.vocab import MILESTONE_KINDS, PLAN_MONTHS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 BASEMAPS = ("none",)  # the baselines draw no tiles (offline), like zqmap's default
 
 
 def sidebar(ds: Dataset, lang: str = "zh") -> Filter:
     names = ds.place_names(lang)
+    months = ds.plan_months
     with st.sidebar:
         st.radio(t("language", lang), list(LANGS), key="w_lang", horizontal=True,
                  format_func=lambda k: "中文" if k == "zh" else "English")
         st.header(t("filters", lang))
         sectors = st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                                  format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
-        lo, hi = st.select_slider(t("month_range", lang), options=list(PLAN_MONTHS), key="w_months",
-                                  value=(PLAN_MONTHS[0], PLAN_MONTHS[-1]))
+        lo, hi = st.select_slider(t("month_range", lang), options=list(months), key="w_months",
+                                  value=(months[0], months[-1]))
         undated = st.checkbox(t("include_undated", lang), value=True, key="w_undated")
         kinds = st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
                                format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
@@ -37,6 +38,6 @@ def sidebar(ds: Dataset, lang: str = "zh") -> Filter:
         st.button(t("reset", lang))
         st.divider()
         st.selectbox(t("basemap", lang), BASEMAPS, key="w_basemap", format_func=lambda k: t(f"basemap_{k}", lang))
-    return Filter(sectors=tuple(sectors), month_from=None if lo == PLAN_MONTHS[0] else lo,
-                  month_to=None if hi == PLAN_MONTHS[-1] else hi, include_undated=undated, kinds=tuple(kinds),
+    return Filter(sectors=tuple(sectors), month_from=None if lo == months[0] else lo,
+                  month_to=None if hi == months[-1] else hi, include_undated=undated, kinds=tuple(kinds),
                   townships=tuple(townships), precisions=tuple(precisions), text=text)
