@@ -128,6 +128,11 @@ _DTYPES = {"invest_month_cny": float, "invest_total_cny": float, "annual_plan_cn
            "attachments": np.int64, "notes": np.int64, "last_seq": np.int64, "moved": bool}
 
 
+def empty_state() -> dict:
+    """The state columns of a project no event has touched yet (the one home of those defaults)."""
+    return _row({}, [])
+
+
 def _row(s: dict, planned: list[dict]) -> dict:
     progress = s.get("progress", {})
     months = sorted(progress)

@@ -28,7 +28,6 @@ only), :func:`evaluate` applies the rules for one month with numpy.
 from __future__ import annotations
 
 import calendar
-import math
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from zqmap.i18n import t
+from zqmap.state import empty_state
 from zqmap.vocab import MILESTONE_KINDS, STATUS_RULES, STATUSES
 
 COMPLETION_KINDS = ("complete", "operational")  # 建成 / 投产: the milestones that make a project done
@@ -48,13 +48,7 @@ PROBLEM_OLD_MONTHS = 2  # an open problem older than this many months: at risk
 _PP_DECIMALS = 6  # the gap is rounded before comparing, so 0.3 − 0.2 counts as exactly 10 points
 
 # What the state columns hold when no event touched a project (as zqmap.state lays it over the plan).
-STATE_DEFAULTS: dict[str, object] = {
-    "moved": False, "location_source": "", "report_month": None, "invest_month_cny": math.nan,
-    "invest_total_cny": math.nan, "progress_text": "", "next_text": "", "milestone_status": None,
-    "open_problems": 0, "problems": None, "responsible_unit": "", "leader": "", "level": "",
-    "project_type": "", "annual_plan_cny": math.nan, "attachments": 0, "notes": 0, "last_seq": 0,
-    "updated_by": "", "updated_at": "",
-}
+STATE_DEFAULTS: dict[str, object] = empty_state()  # a missing state column reads as "no event yet"
 _STATUS_KEYS = tuple(STATUSES)
 _STATE_CODES = {"not_started": 0, "in_progress": 1, "done": 2, "cancelled": 3}  # zqmap.store's MILESTONE_STATUSES
 _RULE_ORDER = {k: i for i, k in enumerate(STATUS_RULES)}
