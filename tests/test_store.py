@@ -14,7 +14,7 @@ from storekit import backend, count, jpeg, png, store, store_url  # noqa: F401 -
 
 from zqmap import state
 from zqmap.cli import main
-from zqmap.store import StaleError, StoreError, open_store
+from zqmap.store import Change, StaleError, StoreError, open_store
 from zqmap.store.events import MAX_ATTACHMENT_BYTES
 
 P = "walnut-shanxi-jindian"  # a bundled project at the county centre (no milestones)
@@ -173,7 +173,10 @@ def test_attachments_are_sniffed_and_limited(store, pid):
 def test_past_month_and_decreasing_total_need_a_reason(store, pid):
     store.append(pid, "progress", {"month": "2024-05", "invest_total": 5e6}, author="a")
     assert refused(store, pid, "progress", {"month": "2024-06", "invest_total": 4e6}, author="a")[0].startswith("reason: 累计")
-    assert "already has a report" in refused(store, pid, "progress", {"month": "2024-05", "text": "x"}, author="a")[0]
+    assert "2024-05 already has invest_total; a correction" in refused(
+        store, pid, "progress", {"month": "2024-05", "invest_total": 6e6}, author="a")[0]
+    store.append(pid, "progress", {"month": "2024-05", "text": "x"}, author="a")  # adds to May's report: no reason
+    assert "already has text" in refused(store, pid, "progress", {"month": "2024-05", "text": "y"}, author="a")[0]
     assert "past month" in refused(store, pid, "progress", {"month": "2024-03", "text": "x"}, author="a")[0]
     store.append(pid, "progress", {"month": "2024-06", "invest_total": 4e6}, author="a", reason="5月数据重复统计")
     store.append(pid, "progress", {"month": "2025-01", "invest_total": 6e6}, author="a")  # the next year is in the window
@@ -193,6 +196,37 @@ def test_stale_write_is_refused_with_who_changed_what_then_rebased(store, pid):
     # another project's changes do not make this one stale
     store.append(_other(store, pid), "note", {"text": "x"}, author="丙")
     store.append(pid, "note", {"text": "y"}, author="甲", base=rebased.seq)
+
+
+def test_one_action_writes_all_its_events_or_none(store, pid):
+    other = _other(store, pid)
+    seen = store.append(pid, "note", {"text": "base"}, author="甲").seq
+    good = Change(pid, "progress", {"month": "2024-03", "invest_total": 1e6}, base=seen)
+    bad = Change(other, "progress", {"month": "2024-13", "invest_total": 1}, base=0)
+    with pytest.raises(StoreError) as exc:
+        store.append_many([good, bad], author="甲")
+    assert not isinstance(exc.value, StaleError)
+    assert [p.brief for p in exc.value.problems] == ["month: '2024-13' is not a month YYYY-MM (01-12)"]
+    assert count(store) == seen  # the valid first change was not written either
+    assert store.verify() == []
+    # two changes to one project share the base the author saw; the second sees the first's state
+    evs = store.append_many([good, Change(pid, "progress", {"month": "2024-03", "text": "主体施工"}, base=seen),
+                             Change(other, "note", {"text": "n"}, base=0)], author="甲")
+    assert [e.seq for e in evs] == [seen + 1, seen + 2, seen + 3]
+    assert [e.base for e in evs] == [seen, seen, 0]
+    assert store.states()[pid]["progress"]["2024-03"] == {"invest_total": 1e6, "text": "主体施工"}
+    assert store.verify() == []
+
+
+def test_a_stale_action_names_what_changed_and_writes_nothing(store, pid):
+    other = _other(store, pid)
+    store.append(pid, "note", {"text": "乙的"}, author="乙")
+    n = count(store)
+    with pytest.raises(StaleError) as exc:
+        store.append_many([Change(other, "note", {"text": "x"}, base=0),
+                           Change(pid, "note", {"text": "甲的"}, base=0)], author="甲")
+    assert [(e.author, e.kind) for e in exc.value.since] == [("乙", "note")]
+    assert count(store) == n
 
 
 def _other(store, pid):

@@ -130,6 +130,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "auth_expired": ("登录已过期，请重新登录", "Your session expired: sign in again"),
     "auth_sign_in_first": ("请先登录", "Sign in to edit"),
     "auth_name_first": ("请先填写您的姓名", "Type your name before the first edit"),
+    # writes from the app (zqmap/app_write.py)
+    "edit_no_store": ("未配置进度数据库，无法保存（用 scripts/zq run 或 zqmap serve --store 启动）",
+                      "No store is configured, so nothing can be saved (start with scripts/zq run or zqmap serve --store)"),
     # status (zqmap.status): the reasons a rule fired
     "reason_milestone_late": ("{kind}（计划 {planned}）逾期未完成", "{kind} (planned {planned}) overdue, not reported done"),
     "reason_milestone_due": ("{kind}本月（{planned}）到期，尚未完成", "{kind} due this month ({planned}), not yet done"),

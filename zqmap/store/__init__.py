@@ -22,10 +22,10 @@ import os
 from pathlib import Path
 
 from zqmap.register import Dataset
-from zqmap.store.core import StaleError, Store, StoreError, unavailable
+from zqmap.store.core import Change, StaleError, Store, StoreError, unavailable
 from zqmap.store.events import KINDS, Event, Problem
 
-__all__ = ["KINDS", "Event", "Problem", "StaleError", "Store", "StoreError", "open_store", "resolve_location"]
+__all__ = ["KINDS", "Change", "Event", "Problem", "StaleError", "Store", "StoreError", "open_store", "resolve_location"]
 
 ENV = "ZQMAP_STORE"
 

@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from zqmap.register import Dataset
 from zqmap.store.events import (
@@ -46,7 +46,33 @@ class StoreError(Exception):
 
 
 class StaleError(StoreError):
-    """The project changed since the author's base: nothing was written."""
+    """The project changed since the author's base: nothing was written. ``since`` holds the
+    events written after that base (what changed, by whom), oldest first."""
+
+    def __init__(self, problems: list[Problem], since: list[Event] | None = None):
+        super().__init__(problems)
+        self.since = list(since or ())
+
+
+class Change(NamedTuple):
+    """One event an action asks for (see :meth:`Store.append_many`)."""
+
+    project: str
+    kind: str
+    payload: dict
+    reason: str = ""
+    base: int | None = None
+    data: bytes | None = None
+
+
+def _private(payload: Any) -> Any:
+    """A private copy of a payload; also refuses what JSON cannot hold (check() names the field)."""
+    if isinstance(payload, dict):
+        try:
+            return json.loads(canonical(payload))
+        except (TypeError, ValueError):
+            pass
+    return payload
 
 
 def unavailable(message: str) -> StoreError:
@@ -161,42 +187,71 @@ class Store:
         ``base`` is the project's last sequence number the author had seen (0 for
         none); ``None`` means "the current one" (a command that reads and writes at once).
         """
+        return self.append_many([Change(project, kind, payload, reason, base, data)], author=author, role=role)[0]
+
+    def append_many(self, changes: list[Change], *, author: str, role: str = "editor") -> list[Event]:
+        """Validate and append the events of one user action in one transaction: all of them or none.
+
+        Each change's ``base`` is checked against the project as it was before this
+        action (several changes to one project share the base the author saw); a
+        later change sees the state the earlier ones made. Refused: :class:`StaleError`
+        if any project moved on since its base, else :class:`StoreError` with every
+        change's problems (record ``#N project`` names the change).
+        """
         if self.ds is None:
             raise unavailable("this store was opened without the plan; it cannot check events")
-        problems = check_envelope(self.ds, project, author, role, reason, base)
+        if not changes:
+            return []
+        problems: list[Problem] = []
+        for c in changes:
+            problems += check_envelope(self.ds, c.project, author, role, c.reason, c.base)
         if problems:
             raise StoreError(problems)
-        if isinstance(payload, dict):
-            try:
-                payload = json.loads(canonical(payload))  # a private copy; also refuses what JSON cannot hold
-            except (TypeError, ValueError):
-                pass  # check() names the field
+        changes = [c._replace(payload=_private(c.payload)) for c in changes]
+        written: list[Event] = []
         with self._writing():
             if not self._ready:  # once per Store: the schema exists and the layer knows this plan
                 if not self.backend.initialised():
                     raise unavailable(f"{self.location} is not a zqmap store (run `zqmap store init`)")
                 self._sync()
-            state = self.backend.get_state(project) or new_state()
-            if base is not None and state["seq"] > base:
-                raise StaleError([_stale(project, base, self.backend.events(project, after=base))])
-            problems = check(self.ds, state, kind, payload, reason=reason, project=project, data=data,
-                             lookup=self.backend.get_event)
-            if problems:
-                raise StoreError(problems)
-            payload = self._complete(project, kind, payload, state, data)
+            seen: dict[str, int] = {}  # project → its seq before this action
+            stale: list[Problem] = []
+            since: list[Event] = []
+            for c in changes:
+                if c.project in seen:
+                    continue
+                seen[c.project] = (self.backend.get_state(c.project) or new_state())["seq"]
+                if c.base is not None and seen[c.project] > c.base:
+                    later = self.backend.events(c.project, after=c.base)
+                    stale.append(_stale(c.project, c.base, later))
+                    since += later
+            if stale:
+                raise StaleError(stale, since)
             seq, prev = self.backend.last()
-            ev = seal(seq + 1, "ev-" + secrets.token_hex(6), project, kind, payload, author, role,
-                      self.clock(), reason or "", state["seq"] if base is None else base, prev)
-            self.backend.insert_event(ev)
-            if kind == "attachment":
-                self.backend.put_attachment(payload["sha256"], payload["mime"], data)
-            if kind == "revert":
-                new = fold(self.backend.events(project))[project]
-            else:
-                new = apply(state, ev)
-            self.backend.put_state(project, new, tuple(new["point"]) if "point" in new else None)
+            for c in changes:
+                state = self.backend.get_state(c.project) or new_state()
+                found = check(self.ds, state, c.kind, c.payload, reason=c.reason, project=c.project, data=c.data,
+                              lookup=self.backend.get_event)
+                if found:
+                    problems += found
+                    continue
+                if problems:  # an earlier change failed: check the rest, write nothing
+                    continue
+                payload = self._complete(c.project, c.kind, c.payload, state, c.data)
+                base = seen[c.project] if c.base is None else c.base
+                ev = seal(seq + 1, "ev-" + secrets.token_hex(6), c.project, c.kind, payload, author, role,
+                          self.clock(), c.reason or "", base, prev)
+                self.backend.insert_event(ev)
+                seq, prev = ev.seq, ev.hash
+                if c.kind == "attachment":
+                    self.backend.put_attachment(payload["sha256"], payload["mime"], c.data)
+                new = fold(self.backend.events(c.project))[c.project] if c.kind == "revert" else apply(state, ev)
+                self.backend.put_state(c.project, new, tuple(new["point"]) if "point" in new else None)
+                written.append(ev)
+            if problems:
+                raise StoreError(problems)  # leaving the transaction by an exception rolls it back
         self._ready = True
-        return ev
+        return written
 
     def _complete(self, project: str, kind: str, payload: dict, state: dict, data: bytes | None) -> dict:
         """What the store adds to a payload: the old point of a move, an attachment's hash."""

@@ -45,6 +45,7 @@ EVENT_ID_RE = re.compile(r"^ev-[0-9a-f]{12}$")
 
 KINDS = ("progress", "milestone", "move", "problem", "field", "attachment", "note", "revert")
 ROLES = ("editor", "reviewer", "admin")
+PROGRESS_FIELDS = ("invest_month", "invest_total", "text", "next")  # what a monthly report may give
 MILESTONE_STATUSES = ("not_started", "in_progress", "done", "cancelled")
 PROBLEM_ACTIONS = ("open", "update", "close")
 PROBLEM_STATUSES = ("open", "in_progress", "closed")
@@ -302,7 +303,7 @@ def _progress(ds, state, c: _Payload, data, lookup) -> str:
     inv_t = c.amount("invest_total")
     c.text("text")
     c.text("next")
-    if not any(c.p.get(k) is not None for k in ("invest_month", "invest_total", "text", "next")):
+    if not any(c.p.get(k) is not None for k in PROGRESS_FIELDS):
         c.add("payload", "a progress report needs at least one of invest_month, invest_total, text, next")
     if inv_m is not None and inv_t is not None and inv_t < inv_m:
         c.add("invest_total", f"累计 {amt(inv_t)} is less than this month's {amt(inv_m)}")
@@ -319,8 +320,9 @@ def _progress(ds, state, c: _Payload, data, lookup) -> str:
     if inv_t is not None and later and inv_t > reports[min(later)]["invest_total"]:
         nxt = min(later)
         return f"累计 {amt(inv_t)} is more than {amt(reports[nxt]['invest_total'])} reported for {nxt}; give a reason"
-    if month in reports:
-        return f"{month} already has a report; a correction needs a reason"
+    overwritten = [k for k in PROGRESS_FIELDS if c.p.get(k) is not None and reports.get(month, {}).get(k) is not None]
+    if overwritten:  # adding a field the month's report lacks is not a correction; changing one is
+        return f"{month} already has {', '.join(overwritten)}; a correction needs a reason"
     if reports and month < max(reports):
         return f"{month} is before the latest report ({max(reports)}); a change to a past month needs a reason"
     return ""
