@@ -252,24 +252,43 @@ def test_revert(store, dataset, pid):
     assert count(store) == 5 and store.verify() == []
 
 
-def test_as_of_replays_up_to_the_end_of_the_month(store_url, dataset, pid):
+def test_as_of_is_the_register_as_reported_for_the_month(store_url, dataset, pid):
     st = open_store(store_url, dataset, create=True, clock=clock(
-        "2024-03-31T23:59:59.000000Z", "2024-04-01T00:00:00.000000Z", "2024-06-10T08:00:00.000000Z"))
+        "2024-04-05T08:00:00.000000Z", "2024-08-20T08:00:00.000000Z", "2024-06-10T08:00:00.000000Z",
+        "2024-06-11T08:00:00.000000Z", "2024-07-02T08:00:00.000000Z", "2026-12-01T08:00:00.000000Z",
+        "2026-12-01T09:00:00.000000Z", "2026-12-01T10:00:00.000000Z"))
     st.init()
     st.append(pid, "progress", {"month": "2024-03", "invest_total": 1e6}, author="a")
-    st.append(pid, "progress", {"month": "2024-04", "invest_total": 2e6}, author="a")
-    st.append(pid, "move", {"lon": 113.41, "lat": 37.07, "precision": "site", "source": "s"}, author="a", reason="r")
+    st.append(pid, "progress", {"month": "2024-04", "invest_total": 2e6}, author="a")  # April's, typed in August
+    mv = st.append(pid, "move", {"lon": 113.41, "lat": 37.07, "precision": "site", "source": "s"}, author="a",
+                   reason="r")
+    st.append(pid, "problem", {"action": "open", "text": "征地", "month": "2024-02"}, author="a")  # arose in Feb
+    st.append(pid, "revert", {"event": mv.id}, author="a", reason="坐标有误")
+    st.append(pid, "move", {"lon": 113.42, "lat": 37.08, "precision": "site", "source": "s2"}, author="a", reason="r")
+    st.append(pid, "milestone", {"kind": "start", "status": "done", "month": "2024-05"}, author="a")  # typed in 2026
+    st.append(pid, "problem", {"action": "open", "text": "资金"}, author="a")  # recorded in 2026: counts from 2024-12
 
     def at(month):
         return state.load(dataset.data_dir, store=st, as_of=month).projects.set_index("id").loc[pid]
 
-    assert math.isnan(at("2024-02")["invest_total_cny"])
+    assert math.isnan(at("2024-02")["invest_total_cny"]) and at("2024-02")["report_month"] is None
     assert at("2024-03")["invest_total_cny"] == 1e6
-    assert at("2024-05")["invest_total_cny"] == 2e6 and not at("2024-05")["moved"]
-    assert at("2024-06")["moved"]
-    now = state.load(dataset.data_dir, store=st).projects
-    assert now.drop(columns="geometry").equals(state.load(dataset.data_dir, store=st, as_of="2099-12").projects
-                                               .drop(columns="geometry"))
+    assert at("2024-04")["invest_total_cny"] == 2e6 and at("2024-04")["report_month"] == "2024-04"
+    # corrections count in every month: the first move was reverted, the second holds from January
+    jan = at("2024-01")
+    assert jan["moved"] and (jan.geometry.x, jan.geometry.y) == (113.42, 37.08)
+    assert [p["text"] for p in at("2024-01")["problems"]] == []
+    assert [p["text"] for p in at("2024-02")["problems"]] == ["征地"] and at("2024-02")["problems"][0]["opened"] == "2024-02"
+    starts = [m for m in at("2024-04")["milestone_status"] if m["kind"] == "start"]
+    assert all(m["status"] != "done" for m in starts)
+    assert any(m["status"] == "done" and m["month"] == "2024-05" for m in at("2024-05")["milestone_status"])
+    assert [p["text"] for p in at("2024-11")["problems"]] == ["征地"]
+    assert [p["text"] for p in at("2024-12")["problems"]] == ["征地", "资金"]
+    now = state.load(dataset.data_dir, store=st).projects.drop(columns="geometry")
+    at_all = state.load(dataset.data_dir, store=st, as_of="2099-12").projects.drop(columns="geometry")
+    assert [c for c in now.columns if not now[c].equals(at_all[c])] == []
+    # the audit view: the log as recorded up to a time
+    assert sorted(st.states(upto="2024-06-30T23:59:59Z")[pid]["progress"]) == ["2024-03"]
     with pytest.raises(StoreError, match="as_of"):
         state.load(dataset.data_dir, store=st, as_of="2024-13")
     st.close()

@@ -16,7 +16,9 @@ project's geometry and precision as last moved, and these columns added:
 - ``attachments``, ``notes`` (counts); ``last_seq``, ``updated_by``, ``updated_at``.
 
 The current state is read from the store's materialised layer (no replay);
-``as_of="YYYY-MM"`` replays the events recorded up to the end of that month.
+``as_of="YYYY-MM"`` replays the register as reported for that month: a progress report counts
+from its own month, a milestone from its actual month, corrections (move, field, note, photo)
+and reverts in every month (:func:`zqmap.store.fold.effective_month`).
 
 >>> import tempfile, pathlib
 >>> from zqmap.store import open_store
@@ -45,7 +47,7 @@ import shapely
 from zqmap import register
 from zqmap.register import Dataset, valid_month
 from zqmap.store import Store, StoreError, open_store
-from zqmap.store.events import end_of_month, refusal
+from zqmap.store.events import refusal
 
 STATE_COLUMNS = [
     "moved", "location_source", "report_month", "invest_month_cny", "invest_total_cny", "progress_text",
@@ -61,7 +63,7 @@ def check_as_of(as_of: str | None) -> None:
 
 def load(data_dir: str | os.PathLike | None = None, store: str | os.PathLike | Store | None = None,
          as_of: str | None = None) -> Dataset:
-    """The plan in ``data_dir`` with the state from ``store`` (as of the end of ``as_of``)."""
+    """The plan in ``data_dir`` with the state from ``store`` (as reported for ``as_of``)."""
     check_as_of(as_of)
     ds = register.load(data_dir)
     if store is None:
@@ -88,7 +90,7 @@ def version(location: str | os.PathLike | None) -> str:
 
 
 def with_state(ds: Dataset, store: Store, as_of: str | None = None) -> Dataset:
-    states = store.states(upto=end_of_month(as_of) if as_of else None)
+    states = store.states(as_of=as_of)
     seq = max((s["seq"] for s in states.values()), default=0)
     projects = state_frame(ds, states)
     projects.attrs.update(store=store.location, as_of=as_of)
@@ -152,7 +154,9 @@ def _row(s: dict, planned: list[dict]) -> dict:
         status.append({"kind": m["kind"], "planned": m["month"], "status": got.get("status", "not_started"),
                        "month": got.get("month")})
     status += [dict(v) for k, v in done.items() if k.endswith("@new")]
-    open_problems = [{"id": k, **v} for k, v in s.get("problems", {}).items() if v["status"] != "closed"]
+    # oldest first, whatever order the store kept them in (the materialised layer sorts its keys)
+    open_problems = sorted(({"id": k, **v} for k, v in s.get("problems", {}).items() if v["status"] != "closed"),
+                           key=lambda p: (str(p.get("opened") or ""), p["id"]))
     month_amount = progress[latest].get("invest_month") if latest else None
     total = last_with("invest_total")
     annual = fields.get("annual_plan_cny")

@@ -315,11 +315,14 @@ class Store:
     def event(self, event_id: str) -> Event | None:
         return self.backend.get_event(event_id)
 
-    def states(self, upto: str | None = None) -> dict[str, dict]:
-        """Project → state: the materialised one, or with ``upto`` a replay of the log up to then."""
-        if upto is None:
+    def states(self, upto: str | None = None, as_of: str | None = None) -> dict[str, dict]:
+        """Project → state: the materialised one; with ``upto`` (an event time) a replay of the log as
+        recorded up to then; with ``as_of`` (a month) the register as reported for that month
+        (:func:`zqmap.store.fold.effective_month`, capped at the plan's last month)."""
+        if upto is None and as_of is None:
             return self.backend.states()
-        return fold(self.backend.events(upto=upto))
+        last = self.ds.plan_months[-1] if self.ds is not None else None
+        return fold(self.backend.events(upto=upto), as_of=as_of, last_month=last)
 
     def attachment(self, sha: str) -> bytes | None:
         return self.backend.attachment(sha)

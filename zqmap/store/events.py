@@ -199,7 +199,7 @@ class _Payload(_Checker):
             self.add(key, f"must be a number of CNY, not {_type(value)}")
             return None
         if isinstance(value, int) and abs(value) > MAX_AMOUNT:
-            value = math.copysign(math.inf, value) if abs(value) > 1e308 else float(value)
+            value = (math.inf if value > 0 else -math.inf) if abs(value) > 1e308 else float(value)
         if not math.isfinite(value):
             self.add(key, f"must be a finite number, not {value}")
             return None
@@ -398,8 +398,8 @@ def _problem(ds, state, c: _Payload, data, lookup) -> str:
     if action == "open":
         if pid is not None:
             c.add("problem", "an opened problem gets its id from the store; leave it out")
-        if status is not None or month is not None:
-            c.add("status" if status is not None else "month", "a new problem is open; set it with update or close")
+        if status is not None:
+            c.add("status", "a new problem is open; set it with update or close")
         return ""
     if pid is None:
         c.add("problem", "required (the id printed when it was opened)")

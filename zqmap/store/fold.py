@@ -11,6 +11,16 @@ construction; ``zqmap store verify`` checks that they still do.
 ...          "王", "editor", "2024-04-02T00:00:00.000000Z", "", 0, GENESIS)
 >>> fold([e])["p"]["progress"]
 {'2024-03': {'invest_total': 5.0}}
+
+As of a month (:func:`fold` with ``as_of``), the register is what the county reported *for* that
+month, whenever it was typed in: each event counts from its :func:`effective_month`. June's
+progress entered in August counts in June; corrections of fact (a move, a field, a note, a photo)
+and reverts count in every month, since they say what was always true or undo a mistake.
+
+>>> late = seal(2, "ev-000000000002", "p", "progress", {"month": "2024-02", "invest_total": 1.0},
+...             "王", "editor", "2026-12-01T00:00:00.000000Z", "", 1, e.hash)
+>>> sorted(fold([e, late], as_of="2024-02", last_month="2024-12")["p"]["progress"])
+['2024-02']
 """
 
 from __future__ import annotations
@@ -25,10 +35,43 @@ def new_state() -> dict:
     return {"seq": 0, "n": 0}
 
 
-def fold(events: Iterable[Event], upto: str | None = None) -> dict[str, dict]:
-    """Project id → state after ``events`` (in sequence order); with ``upto`` (an
-    event time), only the events recorded up to then."""
+def effective_month(e: Event, last_month: str | None = None) -> str | None:
+    """The month an event counts from in an as-of view; ``None``: every month.
+
+    - ``progress``: its report month; a ``milestone``: its actual month when it gives one;
+      a ``problem`` closed: its 销号 month; a problem opened: the month it arose when given;
+    - otherwise (a milestone without a month, a problem opened or updated) the month it was
+      recorded, but no later than ``last_month`` (the plan's last month: what is typed in after
+      the plan year is about the plan year);
+    - ``move``, ``field``, ``note``, ``attachment``, ``revert``: ``None``.
+    """
+    p = e.payload
+    if e.kind == "progress":
+        return p["month"]
+    if e.kind in _TIMELESS:
+        return None
+    stated = p.get("month") if e.kind == "milestone" or (e.kind == "problem" and p["action"] != "update") else None
+    if stated:
+        return stated
+    recorded = e.at[:7]
+    return min(recorded, last_month) if last_month else recorded
+
+
+_TIMELESS = frozenset({"move", "field", "note", "attachment", "revert"})
+
+
+def fold(events: Iterable[Event], upto: str | None = None, as_of: str | None = None,
+         last_month: str | None = None) -> dict[str, dict]:
+    """Project id → state after ``events`` (in sequence order).
+
+    With ``upto`` (an event time), only the events recorded up to then (the log as it stood: an
+    audit view). With ``as_of`` (a month), only the events whose :func:`effective_month` is
+    ``as_of`` or earlier (the register as reported for that month); ``last_month`` caps
+    recording months (see :func:`effective_month`).
+    """
     events = [e for e in events if upto is None or e.at <= upto]
+    if as_of is not None:
+        events = [e for e in events if (m := effective_month(e, last_month)) is None or m <= as_of]
     reverted = {e.payload["event"] for e in events if e.kind == "revert"}
     states: dict[str, dict] = {}
     for e in events:
@@ -80,7 +123,7 @@ def _problem(s: dict, p: dict, e: Event) -> None:
     problems = s.setdefault("problems", {})
     if p["action"] == "open":
         problems[e.id] = {"text": p["text"], "owner": p.get("owner"), "needed_from": p.get("needed_from"),
-                          "status": "open", "opened": e.at[:10], "by": e.author}
+                          "status": "open", "opened": p.get("month") or e.at[:10], "by": e.author}
         return
     item = problems.get(p.get("problem"))
     if item is None:  # its opening was reverted
