@@ -410,6 +410,8 @@ def _problem(ds, state, c: _Payload, data, lookup) -> str:
     if problems[pid]["status"] == "closed":
         c.add("problem", f"{pid} was closed (销号) in {problems[pid].get('closed')}; open a new one")
         return ""
+    if action == "update" and month is not None:
+        c.add("month", "an update has no month (close gives the 销号 month)")
     if action == "close" and status is not None:
         c.add("status", "closing sets the status to closed")
     if action == "update" and not any(c.p.get(k) is not None for k in ("text", "owner", "needed_from", "status")):
