@@ -7,7 +7,6 @@ Run with ``zqmap serve`` (or ``streamlit run app.py``). The data directory is
 from __future__ import annotations
 
 import os
-import time
 
 from zqmap.preflight import preflight
 
@@ -16,7 +15,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, assets, mapview, st_map, state, summary
+from zqmap import app_auth, app_paint, assets, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -30,7 +29,6 @@ from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTO
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
-MAP_WAIT_S = 20  # a session's first paint: the rest follows once the map is built, or after this long
 
 
 # The event store the app reads (`zqmap serve --store PATH`, or `$ZQMAP_STORE`) and its as-of month.
@@ -234,15 +232,6 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
                                    file_name=name, mime=fmt.mime, key=f"dl_{key}")
 
 
-@st.fragment(run_every=MAP_WAIT_S)
-def wait_for_map() -> None:
-    """Called only by a first paint waiting for its map: when its timer fires, the whole app reruns
-    and draws the rest even if the map never loads (an old browser, blocked scripts)."""
-    painted = st.session_state.get("_first_paint")
-    if painted is not None and time.monotonic() - painted >= MAP_WAIT_S / 2:  # the timer's run, not the first
-        st.rerun(scope="app")
-
-
 def main() -> None:
     init_language()
     key = dataset_key(st.session_state.w_lang)
@@ -278,28 +267,8 @@ def main() -> None:
     clicked = show_map(ds, rows, lang)
     show_counts(digest, rows, lang)
     view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
-    built = clicked is None or st_map.map_built(clicked)  # None: no map (its files are missing)
-    painted = st.session_state.get("_first_paint")  # when this map's first paint was sent, until it is built
-    if not built and painted is None:
-        # A new map's first paint: the sidebar, the map and the counts. The rest follows on the next
-        # run: the one st_folium causes once the browser has built the map (st_map.RETURNED_OBJECTS),
-        # a widget's, or wait_for_map's after MAP_WAIT_S; so nothing competes with the map's loading.
-        st.session_state._first_paint = time.monotonic()
-        st.session_state._rest_view = view
-        st.caption(t("updating", lang))
-        wait_for_map()
+    if not app_paint.rest_now(view, clicked, lang):  # the map first; the rest on the next run
         return
-    if built:
-        st.session_state._first_paint = None
-    if not built and time.monotonic() - painted >= MAP_WAIT_S:
-        st.info(t("map_not_loaded", lang))
-    elif st.session_state.get("_rest_view") != view:
-        # A new view on a built map (filter or language change): this run sends the sidebar, the map
-        # and the counts, the next one (st.rerun) the summary, table and exports, so the browser draws
-        # the map first. Other reruns (a click on the map or the table, a download) are one run.
-        st.session_state._rest_view = view
-        st.caption(t("updating", lang))
-        st.rerun()
     show_summary(digest, rows, lang)
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     show_downloads(ds, flt, rows, lang)

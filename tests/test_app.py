@@ -74,11 +74,11 @@ def test_first_paint_is_sidebar_map_and_counts_then_the_rest(bundled, ds):
     assert at.dataframe and at.get("vega_lite_chart") and at.get("download_button")
     assert all(c.value != t("updating", "zh") for c in at.caption)
     assert len(at.dataframe[-1].value) == len(ds.projects)
-    assert not at.info  # the map may still be loading: no "not loaded" message before MAP_WAIT_S
+    assert not at.info  # the map may still be loading: no "not loaded" message before app_paint.MAP_WAIT_S
 
 
 def test_the_rest_follows_without_the_map(bundled, ds, monkeypatch):
-    """A browser that never builds the map still gets the table, and a message, after MAP_WAIT_S."""
+    """A browser that never builds the map still gets the table, and a message, after app_paint.MAP_WAIT_S."""
     at = new_app().run()
     at.session_state._first_paint -= 60  # the fallback timer's rerun, a minute later
     at.run()

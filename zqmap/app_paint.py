@@ -1,0 +1,66 @@
+"""The page's paint order: the map first, then the rest (public Streamlit API only).
+
+On a session's first paint the script sends the sidebar, the map and the counts and stops; the
+rest (summary, table, chart, exports) follows on the next run, which comes from st_folium once
+the browser has built the map (:data:`zqmap.st_map.RETURNED_OBJECTS`), from any widget, or from
+:func:`_wait_for_map`'s timer after :data:`MAP_WAIT_S` (a browser that never builds the map still
+gets the page, with a message). A new view on a built map (a filter or language change) is sent
+in two runs the same way, so the browser draws the map before it lays out the tables. Other
+reruns (a click on the map or the table, a download) are one run.
+
+State kept in ``st.session_state``: ``_first_paint`` (when this map's first paint was sent, until
+it is built) and ``_rest_view`` (the view the rest was last drawn for).
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from zqmap import st_map
+from zqmap.i18n import t
+
+MAP_WAIT_S = 20  # a session's first paint: the rest follows once the map is built, or after this long
+
+
+@st.fragment(run_every=MAP_WAIT_S)
+def _wait_for_map() -> None:
+    """Drawn only by a first paint waiting for its map: when its timer fires, the whole app reruns
+    and draws the rest even if the map never loads (an old browser, blocked scripts)."""
+    painted = st.session_state.get("_first_paint")
+    if painted is not None and time.monotonic() - painted >= MAP_WAIT_S / 2:  # the timer's run, not the first
+        st.rerun(scope="app")
+
+
+def rest_now(view: tuple, clicked: dict | None, lang: str) -> bool:
+    """Whether this run goes on to draw the rest of the page.
+
+    Parameters
+    ----------
+    view : tuple
+        What the rest depends on (data version, language, filter); a new value is a new view.
+    clicked : dict or None
+        What st_folium returned this run; ``None`` when there is no map (its files are missing).
+    lang : str
+        The language of the "updating" and "map not loaded" notes.
+
+    Returns ``False`` after scheduling the run that draws the rest (the caller then returns).
+    """
+    built = clicked is None or st_map.map_built(clicked)
+    painted = st.session_state.get("_first_paint")
+    if not built and painted is None:
+        st.session_state._first_paint = time.monotonic()
+        st.session_state._rest_view = view
+        st.caption(t("updating", lang))
+        _wait_for_map()
+        return False
+    if built:
+        st.session_state._first_paint = None
+    if not built and time.monotonic() - painted >= MAP_WAIT_S:
+        st.info(t("map_not_loaded", lang))
+    elif st.session_state.get("_rest_view") != view:
+        st.session_state._rest_view = view
+        st.caption(t("updating", lang))
+        st.rerun()
+    return True
