@@ -330,6 +330,8 @@ def show(location: str | None, plan: Dataset, ds: Dataset, rows, lang: str) -> N
         month = st.selectbox(t("pe_month", lang), months, key=MONTH)
         form = st.session_state.get(FORM)
         if not isinstance(form, dict) or form["month"] != month or form["ids"] != ids:
+            if isinstance(form, dict):  # another month or filter: the last save's messages were about the old one
+                st.session_state.pop(OUTCOME, None)
             form = st.session_state[FORM] = open_form(location, plan, ids, month)
             st.session_state.pop(EDITOR, None)  # edits belong to the rows they were typed in
         last = st.session_state.get(OUTCOME) or {}
