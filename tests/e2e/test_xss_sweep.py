@@ -876,10 +876,17 @@ def test_app_with_store_popups_tooltips_and_grids(browser, store_app, store_swee
         by_id = {m["id"]: m["popup"] for m in result["markers"]}
         problems += [f"{pid} popup lacks its author {v['author'][:40]!r}" for pid, v in store_sweep.written.items()
                      if v["author"] not in by_id.get(pid, "")]
-        expander = page.get_by_text(t_("pe_title"))
-        if expander.count():
-            expander.first.click()
-            page.wait_for_timeout(500)
+        # The monthly entry: laptop mode asks the name first, then the grid shows the month's texts.
+        page.get_by_text(t_("pe_title")).first.click()
+        page.get_by_label(t_("your_name")).fill(BY_KEY["img-unquoted"][:40])
+        page.get_by_role("button", name=t_("start_editing")).click()
+        progress = {v["text"] for v in store_sweep.written.values()}
+        month = page.get_by_label(t_("pe_month"))
+        month.click()
+        page.get_by_role("option", name=STORE_MONTH).click()
+        cells = wait_until(lambda: [c for c in _glide_cells(page) if c in progress] or None, 30,
+                           what="progress texts in the entry grid")
+        assert payloads_in(cells)
         page.wait_for_timeout(300)
         problems += probe.problems()
         assert problems == [], "\n".join(problems)
