@@ -198,3 +198,13 @@ def test_english_history(store_path, plan, pid, monkeypatch):
     at = AppTest.from_function(page, default_timeout=60).run()
     assert any(md_text("Invested to date (10k CNY): 100 ×10k CNY → 150 ×10k CNY") in m for m in markdown(at))
     assert any(md_text("monthly progress") in m for m in markdown(at))
+
+
+def test_every_kind_status_and_field_has_words_in_both_languages():
+    from zqmap.store.events import FIELDS, KINDS, MILESTONE_STATUSES
+
+    keys = [f"hist_kind_{k}" for k in KINDS] + [f"pe_ms_{s}" for s in MILESTONE_STATUSES] + \
+        [f"hist_field_{f}" for f in FIELDS]
+    for key in keys:
+        zh, en = t(key, "zh"), t(key, "en")
+        assert zh and en and zh != en, key

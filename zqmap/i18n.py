@@ -227,7 +227,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pe_ms_cancelled": ("已取消", "cancelled"),
     "last_updated": ("最后更新", "Last updated"),
     "last_updated_value": ("{date}（{by}）", "{date} ({by})"),
-    "hist_title": ("修改历史", "History"),
     "hist_none": ("尚无修改记录。", "No changes recorded yet."),
     "hist_reverted": ("已撤销", "reverted"),
     "hist_reason": ("原因：{reason}", "Reason: {reason}"),
