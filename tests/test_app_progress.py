@@ -79,8 +79,12 @@ def opened(name: str | None = "王五") -> AppTest:
     return at
 
 
+def editor_key(at: AppTest) -> str:
+    return at.session_state[ap.FORM]["editor"]
+
+
 def edit(at: AppTest, rows: dict[int, dict]) -> None:
-    at.session_state[ap.EDITOR] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+    at.session_state[editor_key(at)] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
     at.run()
 
 
@@ -91,7 +95,7 @@ def save(at: AppTest, key: str = "w_progress_save") -> None:
 
 
 def problem_column(at: AppTest) -> list[str]:
-    return list(at.data_editor(key=ap.EDITOR).value["problem"])
+    return list(at.data_editor(key=editor_key(at)).value["problem"])
 
 
 # --------------------------------------------------------------------------
@@ -126,14 +130,16 @@ def test_snapshot_and_changes_convert_wan_and_keep_only_changed_fields(plan, ids
 
 def test_a_valid_save_writes_one_action_under_the_editors_name(store_path, plan, ids):
     at = opened()
-    grid = at.data_editor(key=ap.EDITOR).value
+    grid = at.data_editor(key=editor_key(at)).value
     assert list(grid["id"]) == ids
     ms_row = next(i for i in range(2, N) if len(plan.projects.iloc[i]["milestones"]))
     edit(at, {0: {"invest_month": 50, "invest_total": 300.5, "text": "主体完工"},
               1: {"next": "设备安装"},
               ms_row: {"ms_status": "in_progress"}})
     assert not at.text_input  # nothing corrects the past: no reason asked
+    opened_as = editor_key(at)
     save(at)
+    assert editor_key(at) != opened_as  # a new editor: edits still held by the browser cannot apply twice
     evs = events(store_path, plan)
     assert {e.author for e in evs} == {"王五"}  # laptop mode: the one user, recorded by name
     got = {(e.project, e.kind): e.payload for e in evs}
@@ -145,7 +151,7 @@ def test_a_valid_save_writes_one_action_under_the_editors_name(store_path, plan,
     assert len({e.seq for e in evs}) == len(evs) == len(got)
     assert any(t("pe_saved", "zh", n=len(evs), author="王五") in s.value for s in at.success)
     # the form reopened on what was written: the grid shows the saved values, the state shows the author
-    grid = at.data_editor(key=ap.EDITOR).value
+    grid = at.data_editor(key=editor_key(at)).value
     assert grid["invest_total"][0] == 300.5 and grid["text"][0] == "主体完工"
     row = state.load(store=store_path).projects.set_index("id").loc[ids[0]]
     assert row["invest_total_cny"] == 3005000.0 and row["updated_by"] == "王五" and row["progress_text"] == "主体完工"
@@ -170,7 +176,7 @@ def test_a_correction_asks_for_a_reason_and_the_store_refuses_without_one(store_
     with open_store(store_path, plan) as st:
         st.append(ids[0], "progress", {"month": MONTH, "invest_total": 2e6}, author="李四")
     at = opened()
-    assert at.data_editor(key=ap.EDITOR).value["invest_total"][0] == 200.0
+    assert at.data_editor(key=editor_key(at)).value["invest_total"][0] == 200.0
     edit(at, {0: {"invest_total": 210}})
     assert at.text_input(key=ap.REASON)  # asked before saving
     save(at)
@@ -194,7 +200,7 @@ def test_a_stale_save_shows_who_changed_what_keeps_the_input_and_saves_on_top(st
     warning = at.warning[0].value
     assert "李四" in warning and "他人填的计划" in warning and md_text(ids[1]) in warning
     assert "李四" in problem_column(at)[1]
-    assert at.session_state[ap.EDITOR]["edited_rows"] == {1: {"invest_total": 120, "text": "我的填写"}}
+    assert at.session_state[editor_key(at)]["edited_rows"] == {1: {"invest_total": 120, "text": "我的填写"}}
     save(at, "w_progress_save_on_top")
     evs = events(store_path, plan)
     assert [(e.author, e.base) for e in evs] == [("李四", 0), ("王五", 1)]
@@ -252,7 +258,7 @@ def test_a_viewer_session_sees_no_edit_control_and_writes_nothing(store_path, pl
     assert not at.data_editor and not at.expander  # no edit control for a viewer
     form = ap.snapshot(plan, ids[:2], {}, MONTH)
     at.session_state[ap.FORM] = form
-    at.session_state[ap.EDITOR] = {"edited_rows": {0: {"invest_total": 999}}, "added_rows": [], "deleted_rows": []}
+    at.session_state[form["editor"]] = {"edited_rows": {0: {"invest_total": 999}}, "added_rows": [], "deleted_rows": []}
     at.session_state[ap.REASON] = "forged"
     at.session_state[ap.OUTCOME] = {"rebased": {ids[0]: 0}}
     from zqmap import app_auth

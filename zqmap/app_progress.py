@@ -21,6 +21,7 @@ tested without Streamlit; :func:`show` draws, and the button callbacks write.
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Any
 
 import pandas as pd
@@ -36,7 +37,7 @@ from zqmap.vocab import MILESTONE_KINDS
 
 FORM = "_progress_form"  # session_state: what the form opened on (see snapshot())
 OUTCOME = "_progress_outcome"  # session_state: what the last save did, for the next run to show
-EDITOR = "w_progress_table"  # the data_editor's key (its state: edited_rows)
+EDITOR = "w_progress_table"  # the data_editor's key, + "-" + a token per opening of the form (its state: edited_rows)
 MONTH = "w_progress_month"
 REASON = "w_progress_reason"
 WAN = 1e4  # CNY per 万元
@@ -52,9 +53,10 @@ TEXT_MAX = 1000  # the store's limit for long texts (zqmap.checks.MAX_TEXT["long
 # What the form opened on
 
 
-def snapshot(plan: Dataset, ids: list[str], states: dict[str, dict], month: str) -> dict:
+def snapshot(plan: Dataset, ids: list[str], states: dict[str, dict], month: str, editor: str = EDITOR) -> dict:
     """The form's opening state for ``ids`` in ``month``: per project its values for that month
-    (amounts in 万元, ``None`` where none was reported), its next open milestone, and its ``base``."""
+    (amounts in 万元, ``None`` where none was reported), its next open milestone, and its ``base``;
+    ``editor`` is the data_editor's key for this opening."""
     rows = plan.projects.set_index("id")
     values: dict[str, dict] = {}
     for pid in ids:
@@ -75,14 +77,16 @@ def snapshot(plan: Dataset, ids: list[str], states: dict[str, dict], month: str)
             "latest": max(s.get("progress") or {}, default=None),
             "by": s.get("by", ""), "at": s.get("at", ""),
         }
-    return {"month": month, "ids": list(ids), "values": values,
+    return {"month": month, "ids": list(ids), "values": values, "editor": editor,
             "bases": {pid: int((states.get(pid) or {}).get("seq", 0)) for pid in ids}}
 
 
 def open_form(location: str, plan: Dataset, ids: list[str], month: str) -> dict:
+    """:func:`snapshot` of the store now, with a data_editor key of its own: edits the browser still
+    holds for an earlier opening (other rows, or rows just saved) can never apply to this one."""
     with open_store(location) as store:
         states = store.states()
-    return snapshot(plan, ids, states, month)
+    return snapshot(plan, ids, states, month, editor=f"{EDITOR}-{secrets.token_hex(4)}")
 
 
 # --------------------------------------------------------------------------
@@ -166,7 +170,9 @@ def needs_reason(form: dict, edited_rows: dict) -> bool:
 
 
 def _editor_rows() -> dict:
-    state = st.session_state.get(EDITOR) or {}
+    form = st.session_state.get(FORM)
+    state = st.session_state.get(form.get("editor", EDITOR)) if isinstance(form, dict) else None
+    state = state or {}
     return dict(state.get("edited_rows") or {}) if isinstance(state, dict) else {}
 
 
@@ -184,9 +190,8 @@ def _save(location: str, plan: Dataset, lang: str) -> None:
         return
     out = app_write.save(location, plan, changes, lang, action=auth.EDIT)
     st.session_state[OUTCOME] = _summary(out, form)
-    if out.ok:  # the next run opens the form again on what was just written
+    if out.ok:  # the next run opens the form again on what was just written (a new editor key)
         st.session_state.pop(FORM, None)
-        st.session_state.pop(EDITOR, None)
         st.session_state.pop(REASON, None)
 
 
@@ -332,11 +337,10 @@ def show(location: str | None, plan: Dataset, ds: Dataset, rows, lang: str) -> N
         if not isinstance(form, dict) or form["month"] != month or form["ids"] != ids:
             if isinstance(form, dict):  # another month or filter: the last save's messages were about the old one
                 st.session_state.pop(OUTCOME, None)
-            form = st.session_state[FORM] = open_form(location, plan, ids, month)
-            st.session_state.pop(EDITOR, None)  # edits belong to the rows they were typed in
+            form = st.session_state[FORM] = open_form(location, plan, ids, month)  # edits belong to their rows
         last = st.session_state.get(OUTCOME) or {}
         st.caption(t("pe_help", lang))
-        st.data_editor(frame(form, lang, _marks(last, lang)), key=EDITOR, num_rows="fixed",
+        st.data_editor(frame(form, lang, _marks(last, lang)), key=form["editor"], num_rows="fixed",
                        hide_index=True, column_config=_columns(lang), width="stretch")
         if needs_reason(form, _editor_rows()) or last.get("reason"):
             st.caption(t("pe_reason_needed", lang))

@@ -808,7 +808,7 @@ def test_history_and_entry_grid_show_payloads_as_text(store_sweep, monkeypatch):
 
     at.session_state[app_progress.MONTH] = STORE_MONTH
     at.run()
-    entry = at.data_editor(key=app_progress.EDITOR).value
+    entry = at.data_editor(key=at.session_state[app_progress.FORM]["editor"]).value
     want = {pid: store_sweep.written[pid] for pid in entry["id"]}
     assert list(entry["text"]) == [want[p]["text"] for p in entry["id"]]
     assert list(entry["next"]) == [want[p]["next"] for p in entry["id"]]
