@@ -45,7 +45,7 @@ AMOUNTS = ("invest_month", "invest_total")
 TEXTS = ("text", "next")
 PROGRESS = AMOUNTS + TEXTS  # the store's progress fields, the editor's columns of the same names
 CLOSED = ("done", "cancelled")
-COLUMNS = ("id", "name", "milestone", *AMOUNTS, "text", "ms_status", "next", "updated", "problem")
+COLUMNS = ("name", "milestone", *AMOUNTS, "text", "ms_status", "next", "problem", "updated", "id")
 TEXT_MAX = 1000  # the store's limit for long texts (zqmap.checks.MAX_TEXT["long"])
 
 
@@ -258,7 +258,7 @@ def frame(form: dict, lang: str, problems: dict[str, list[str]]) -> pd.DataFrame
 def _columns(lang: str) -> dict:
     cc = st.column_config
     return {
-        "id": cc.TextColumn(t("pe_id", lang), disabled=True),
+        "id": cc.TextColumn(t("pe_id", lang), disabled=True, width="small"),
         "name": cc.TextColumn(t("pe_name", lang), disabled=True),
         "milestone": cc.TextColumn(t("pe_milestone", lang), disabled=True),
         "invest_month": cc.NumberColumn(t("pe_invest_month", lang), min_value=0.0, format="%.2f"),
@@ -341,7 +341,7 @@ def show(location: str | None, plan: Dataset, ds: Dataset, rows, lang: str) -> N
         last = st.session_state.get(OUTCOME) or {}
         st.caption(t("pe_help", lang))
         st.data_editor(frame(form, lang, _marks(last, lang)), key=form["editor"], num_rows="fixed",
-                       hide_index=True, column_config=_columns(lang), width="stretch")
+                       hide_index=True, column_config=_columns(lang), width="stretch", placeholder="")
         if needs_reason(form, _editor_rows()) or last.get("reason"):
             st.caption(t("pe_reason_needed", lang))
             st.text_input(t("pe_reason", lang), key=REASON, max_chars=TEXT_MAX)
