@@ -15,7 +15,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, app_paint, assets, mapview, st_map, state, summary
+from zqmap import app_auth, app_paint, app_progress, assets, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -271,6 +271,8 @@ def main() -> None:
         return
     show_summary(digest, rows, lang)
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
+    if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan
+        app_progress.show(key[2], cached_dataset(str(DATA_DIR), key[1], None, "", None), ds, rows, lang)
     show_downloads(ds, flt, rows, lang)
 
 

@@ -108,6 +108,16 @@ def milestone_text(milestones: list[dict], lang: str, sep: str = "; ", notes: bo
     return sep.join(milestone(m, lang, notes) for m in milestones)
 
 
+def last_updated(row, lang: str) -> str:
+    """A project's "last updated (date, by whom)" from the store's state columns; "" before any event.
+
+    >>> last_updated({"updated_at": "2024-07-02T08:00:00.000000Z", "updated_by": "王五"}, "en")
+    '2024-07-02 (王五)'
+    """
+    by = row.get("updated_by") or ""
+    return t("last_updated_value", lang, date=str(row.get("updated_at") or "")[:10], by=by) if by else ""
+
+
 def or_list(items: list[str], lang: str) -> str:
     """``a或b`` / ``a or b``; three or more: ``a、b或c`` / ``a, b or c``."""
     if len(items) <= 1:

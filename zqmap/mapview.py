@@ -37,7 +37,7 @@ from zqmap import assets, cache, layers
 from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
 from zqmap.escape import script_json
-from zqmap.fmt import milestone, precision_legend, quantity
+from zqmap.fmt import last_updated, milestone, precision_legend, quantity
 from zqmap.i18n import t
 from zqmap.register import Dataset
 from zqmap.vocab import NEUTRAL_COLOUR, PRECISION_BY_KEY, SECTORS
@@ -70,6 +70,8 @@ def feature_record(row, lang: str, shift=None) -> dict:
         "q": [_esc(quantity(q, lang)) for q in row["quantities"]],
         "sm": _esc(row["summary_zh"] if lang == "zh" else row["summary_en"]),
     }
+    if row.get("updated_by"):  # with a store: "last updated (date, by whom)"
+        rec["up"] = _esc(last_updated(row, lang))
     if geom.geom_type in ("LineString", "MultiLineString"):
         lines = [geom] if geom.geom_type == "LineString" else list(geom.geoms)
         rec["ln"] = [[[round(y, 6), round(x, 6)] for x, y in line.coords] for line in lines]
@@ -85,7 +87,7 @@ def _store_meta(lang: str) -> dict:
         "neutral": {"c": NEUTRAL_COLOUR, "g": "", "sh": "circle"},
         "styles": [[precision, _esc(text)] for _, precision, text in precision_legend(lang)],
         "labels": {k: t(k, lang) for k in ("place", "precision", "milestones", "quantities", "source", "id",
-                                          "no_date", "summary_field")},
+                                          "no_date", "summary_field", "last_updated")},
         "approx": {k: t("precision_note", lang, what=p.label(lang)) for k, p in PRECISION_BY_KEY.items() if p.approximate},
     }
 
@@ -189,6 +191,7 @@ window.zqmap = (function () {
     if (f.q.length) { rows += '<tr><td>' + L_.quantities + '</td><td>' + f.q.join('<br>') + '</td></tr>'; }
     if (f.sm) { rows += '<tr><td>' + L_.summary_field + '</td><td>' + f.sm + '</td></tr>'; }
     rows += '<tr><td>' + L_.source + '</td><td>' + f.src + '</td></tr>';
+    if (f.up) { rows += '<tr><td>' + L_.last_updated + '</td><td>' + f.up + '</td></tr>'; }
     var el = document.createElement('div');
     el.className = 'zq-popup';
     el.innerHTML = '<h4>' + svg(f.s, f.p).replace('<svg ', '<svg style="vertical-align:middle;width:18px;height:18px" ') +

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from zqmap.filters import due_order
-from zqmap.fmt import amount_in_unit, format_yi, milestone_text, quantity_text
+from zqmap.fmt import amount_in_unit, format_yi, last_updated, milestone_text, quantity_text
 from zqmap.i18n import t
 from zqmap.vocab import PRECISION_BY_KEY, SECTORS
 
@@ -207,6 +207,10 @@ def display_table(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
     name = "name_zh" if lang == "zh" else "name_en"
     township = "township_zh" if lang == "zh" else "township_en"
     place = "place_zh" if lang == "zh" else "place_en"
+    updated = {}  # with a store: "last updated (date, by whom)"
+    if "updated_by" in projects.columns:
+        updated[t("last_updated", lang)] = [last_updated({"updated_by": b, "updated_at": a}, lang)
+                                            for b, a in zip(projects["updated_by"], projects["updated_at"])]
     return pd.DataFrame({
         t("name", lang): projects[name].to_numpy(),
         t("sector", lang): [SECTORS[s].label(lang) for s in projects["sector"]],
@@ -216,6 +220,7 @@ def display_table(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("precision", lang): [PRECISION_BY_KEY[p].label(lang) for p in projects["precision"]],
         t("milestones", lang): [milestone_text(m, lang) for m in projects["milestones"]],
         t("investment", lang): [format_yi(v, lang) for v in projects["investment_cny"]],
+        **updated,
         t("id", lang): projects["id"].to_numpy(),
     })
 

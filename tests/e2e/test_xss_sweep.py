@@ -651,3 +651,244 @@ def _bundled_header() -> dict:
     """The bundled register's header (county, plan year, title, sources)."""
     data = yaml.safe_load((BUNDLED_DATA / "projects.yaml").read_text(encoding="utf-8"))
     return {k: v for k, v in data.items() if k != "projects"}
+
+
+# --------------------------------------------------------------------------
+# (g): the living register's text fields: events written through the store with payloads
+# (形象进度, 下步计划, problem text, reason, author name, photo file name, 责任单位/包联领导), shown on the
+# popup, tooltip, table, monthly entry grid, history and every export.
+
+# (store field, length limit): each event of project i carries payload i + j in field j
+STORE_FIELDS = (("text", 1000), ("next", 1000), ("problem", 1000), ("reason", 1000), ("author", 80),
+                ("photo", 200), ("unit", 200), ("leader", 200), ("note", 1000))
+STORE_MONTH = "2024-06"
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (2, 2), (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def store_values(i: int) -> dict[str, str]:
+    return {name: pick(i, j + 3, limit) for j, (name, limit) in enumerate(STORE_FIELDS)}
+
+
+def write_store_events(path: Path, ds) -> dict[str, dict[str, str]]:
+    """Payload events for every sweep project; returns project id → field → payload written."""
+    from zqmap.store import open_store
+
+    png, written = _png(), {}
+    with open_store(path, ds, create=True) as st:
+        st.init()
+        for i, pid in enumerate(ds.projects["id"]):
+            v = store_values(i)
+            who = {"author": v["author"]}
+            st.append(pid, "field", {"field": "responsible_unit", "value": v["unit"]}, **who)
+            st.append(pid, "field", {"field": "leader", "value": v["leader"]}, **who)
+            st.append(pid, "problem", {"action": "open", "text": v["problem"], "owner": v["leader"]}, **who)
+            st.append(pid, "attachment", {"name": v["photo"], "caption": v["note"]}, data=png, **who)
+            st.append(pid, "note", {"text": v["note"]}, **who)
+            st.append(pid, "progress", {"month": STORE_MONTH, "invest_total": 1e6, "text": v["text"],
+                                        "next": v["next"]}, reason=v["reason"], **who)
+            written[pid] = v
+    return written
+
+
+@pytest.fixture(scope="module")
+def store_sweep(sweep, tmp_path_factory):
+    from zqmap import state
+
+    path = tmp_path_factory.mktemp("xss-store") / "store.gpkg"
+    written = write_store_events(path, sweep.ds)
+    ds = state.load(sweep.root, store=path)
+    covered = {p.key for p in ACCEPTED if any(p.text in v for vals in written.values() for v in vals.values())}
+    assert covered == {p.key for p in ACCEPTED}  # every payload is in some store field
+    return SimpleNamespace(path=path, ds=ds, written=written, root=sweep.root)
+
+
+def test_store_refuses_rejected_payloads_in_every_new_field(sweep, tmp_path):
+    """Bidi overrides and control characters in event texts, reasons and author names: refused, one
+    printable line naming the field, nothing written."""
+    from zqmap.store import StoreError, open_store
+
+    pid = sweep.ds.projects["id"].iloc[0]
+    cases = [("progress", {"month": STORE_MONTH, "text": "{}"}, "", "王五", "text"),
+             ("progress", {"month": STORE_MONTH, "next": "{}"}, "", "王五", "next"),
+             ("problem", {"action": "open", "text": "{}"}, "", "王五", "text"),
+             ("note", {"text": "ok"}, "{}", "王五", "reason"),
+             ("note", {"text": "ok"}, "", "{}", "author"),
+             ("attachment", {"name": "{}"}, "", "王五", "name"),
+             ("field", {"field": "leader", "value": "{}"}, "", "王五", "value")]
+    with open_store(tmp_path / "s.gpkg", sweep.ds, create=True) as st:
+        st.init()
+        for payload in REJECTED:
+            bad = f"x{payload.text}y"
+            for kind, body, reason, author, field in cases:
+                body = {k: (bad if v == "{}" else v) for k, v in body.items()}
+                with pytest.raises(StoreError) as err:
+                    st.append(pid, kind, body, author=bad if author == "{}" else author,
+                              reason=bad if reason == "{}" else reason, data=_png())
+                briefs = [p.brief for p in err.value.problems]
+                assert any(b.startswith(f"{field}:") and "control" in b for b in briefs), (payload.key, kind, briefs)
+                assert all(b.isprintable() for b in briefs)
+        assert st.events() == []
+
+
+def test_store_texts_in_popup_data_and_table_are_escaped_or_raw(store_sweep):
+    """Popup data: the author (last updated) HTML-escaped like every data text; the table's grid: raw text."""
+    from zqmap import mapview
+    from zqmap.escape import html_text
+    from zqmap.fmt import last_updated
+
+    ds = store_sweep.ds
+    for _, row in ds.projects.iterrows():
+        rec = mapview.feature_record(row, "zh")
+        assert rec["up"] == html_text(last_updated(row, "zh"))
+        assert store_sweep.written[row["id"]]["author"] in last_updated(row, "zh")
+    shown = display_table(ds.projects, "zh")[t_("last_updated")]
+    authors = [store_sweep.written[p]["author"] for p in ds.projects["id"]]
+    assert all(a in s for a, s in zip(authors, shown))
+
+
+def t_(key: str, lang: str = "zh") -> str:
+    from zqmap.i18n import t
+
+    return t(key, lang)
+
+
+def history_page():
+    import os
+
+    from zqmap import app_auth, app_history, register
+
+    app_auth.sign_in_panel("zh")
+    plan = register.load(os.environ["ZQMAP_DATA"])
+    app_history.show(os.environ["ZQMAP_STORE"], plan, plan, os.environ["ZQMAP_TEST_PROJECT"], "zh")
+
+
+def test_history_and_entry_grid_show_payloads_as_text(store_sweep, monkeypatch):
+    """History (Markdown): every payload escaped (no markup can form), present once escaped; the entry grid
+    and the table (Arrow data, drawn on a canvas): the raw text."""
+    from streamlit.testing.v1 import AppTest
+
+    from zqmap.escape import md_text
+
+    monkeypatch.setenv("ZQMAP_DATA", str(store_sweep.root))
+    monkeypatch.setenv("ZQMAP_STORE", str(store_sweep.path))
+    monkeypatch.delenv("ZQMAP_AUTH", raising=False)
+    problems, covered = [], set()
+    for pid in list(store_sweep.ds.projects["id"])[::3]:  # every third project: each field's payloads cycle
+        monkeypatch.setenv("ZQMAP_TEST_PROJECT", pid)
+        at = AppTest.from_function(history_page, default_timeout=60).run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = "\n".join(m.value for m in at.markdown)
+        for field, text in store_sweep.written[pid].items():
+            if field in ("unit", "leader"):
+                continue  # field events: shown through the same escaping as the rest
+            if md_text(text) not in shown:
+                problems.append(f"{pid} history lacks escaped {field} {text[:40]!r}")
+            covered |= payloads_in([text])
+    assert problems == [], "\n".join(problems[:10])
+    assert len(covered) > len(ACCEPTED) // 2
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=90).run().run()
+    assert not at.exception, [e.value for e in at.exception]
+    grid = next(d.value for d in at.dataframe if t_("last_updated") in d.value.columns)
+    authors = {store_sweep.written[p]["author"] for p in store_sweep.ds.projects["id"]}
+    assert all(any(a in str(v) for v in grid[t_("last_updated")]) for a in authors)
+    at.text_input(key="w_auth_laptop_name").input("审计")
+    at.get("form_submit_button")[0].click()
+    at.run()
+    from zqmap import app_progress
+
+    at.session_state[app_progress.MONTH] = STORE_MONTH
+    at.run()
+    entry = at.data_editor(key=at.session_state[app_progress.FORM]["editor"]).value
+    want = {pid: store_sweep.written[pid] for pid in entry["id"]}
+    assert list(entry["text"]) == [want[p]["text"] for p in entry["id"]]
+    assert list(entry["next"]) == [want[p]["next"] for p in entry["id"]]
+
+
+def test_store_texts_in_exports(store_sweep, tmp_path):
+    """CSV (formula-like text defused), XLSX (no formula cell) and the monthly report's XLSX and PDF text."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from zqmap.export import View, render
+    from zqmap.export.report import render_report
+    from zqmap.export.tables import _defuse
+
+    view = View.of(store_sweep.ds, Filter(), "zh")
+    texts = [v for vals in store_sweep.written.values() for k, v in vals.items() if k in ("text", "next", "author", "unit")]
+    shown = list(csv.reader(io.StringIO(render(view, "csv").decode("utf-8-sig"), newline="")))
+    cells = [c for r in shown[1:] for c in r]
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    assert {"formula-hyperlink", "formula-plus-at"} <= payloads_in(cells)
+    assert all(_defuse(x) in cells for x in texts), [x[:40] for x in texts if _defuse(x) not in cells][:5]
+    for data in (render(view, "xlsx"), render_report(view, STORE_MONTH, "xlsx", "zh")):
+        book = load_workbook(io.BytesIO(data))
+        formulas = [f"{ws.title}!{c.coordinate}" for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]
+        assert formulas == []
+        values = [str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None]
+        assert payloads_in(values) >= {"formula-hyperlink", "script-tag"} & payloads_in(texts)
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render_report(view, STORE_MONTH, "pdf", "zh"))
+    proc = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = _visible(proc.stdout.decode("utf-8"))
+    progress = [store_sweep.written[p]["text"] for p in store_sweep.ds.projects["id"]]
+    found = [p for p in progress if _visible(p)[:30] in text]
+    assert len(found) >= len(progress) // 2, f"{len(found)} of {len(progress)} progress texts in the PDF"
+
+
+@pytest.fixture(scope="module")
+def store_app(store_sweep, tmp_path_factory, browser_available):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZQMAP_STORE", str(store_sweep.path))
+        mp.delenv("ZQMAP_AUTH", raising=False)
+        with running_app(store_sweep.root, tmp_path_factory.mktemp("xss-store-app") / "streamlit.log") as url:
+            yield url
+
+
+@pytest.mark.browser
+def test_app_with_store_popups_tooltips_and_grids(browser, store_app, store_sweep):
+    """The app over the store: popups show "last updated" with the author payloads literally, no payload runs
+    anywhere on the page (the table and the monthly entry grid included)."""
+    ds = store_sweep.ds
+    context, page = new_page(browser)
+    try:
+        probe = Probe(page)
+        page.goto(store_app, wait_until="domcontentloaded")
+        frame = map_frame(page)
+        wait_for_app(page)
+        assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+        result = frame.evaluate(SWEEP_JS)
+        problems = check_sweep(result, ds, "zh", set(ds.projects["id"]))
+        by_id = {m["id"]: m["popup"] for m in result["markers"]}
+        problems += [f"{pid} popup lacks its author {v['author'][:40]!r}" for pid, v in store_sweep.written.items()
+                     if v["author"] not in by_id.get(pid, "")]
+        # The monthly entry: laptop mode asks the name first, then the grid shows the month's texts.
+        page.get_by_text(t_("pe_title")).first.click()
+        page.get_by_label(t_("your_name")).fill(BY_KEY["img-unquoted"][:40])
+        page.get_by_role("button", name=t_("start_editing")).click()
+        progress = {v["text"] for v in store_sweep.written.values()}
+        month = page.get_by_label(t_("pe_month"))
+        month.click()
+        page.get_by_role("option", name=STORE_MONTH).click()
+        cells = wait_until(lambda: [c for c in _glide_cells(page) if c in progress] or None, 30,
+                           what="progress texts in the entry grid")
+        assert payloads_in(cells)
+        page.wait_for_timeout(300)
+        problems += probe.problems()
+        assert problems == [], "\n".join(problems)
+    finally:
+        context.close()
