@@ -16,7 +16,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, assets, mapview, st_map, state, summary
+from zqmap import app_auth, app_move, app_panel, assets, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -170,7 +170,7 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
     options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
-    return st_map.show(ds, rows, options, key="map")
+    return st_map.show(ds, rows, options, key=app_move.MAP_KEY, extra=app_move.map_groups(options))
 
 
 def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
@@ -207,6 +207,7 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
     row = digest.projects.iloc[position]
     st.markdown(f"**{md_text(row['name_zh'])}** · {md_text(row['name_en'])}")
     st.table(summary.detail_table(row, lang).map(md_text))
+    app_panel.show(STORE, cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR), None, "", None), row, lang)
 
 
 def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
