@@ -75,7 +75,7 @@ def commit(ctx: Ctx, form: str, changes: list[Change]) -> app_write.Outcome:
 
 def refuse(form: str, message: str) -> None:
     """A problem found in the panel before saving (nothing is sent to the store)."""
-    st.session_state.setdefault(OUTCOMES, {})[form] = ("error", [md_text(message)])
+    st.session_state.setdefault(OUTCOMES, {})[form] = ("error", [md_text(line) for line in message.split("\n")])
 
 
 def show_outcome(form: str) -> None:

@@ -168,7 +168,6 @@ def panel(ctx: Ctx, row: pd.Series, editing: bool) -> None:
                       placeholder=t("move_source_help", lang))
         st.text_input(t("move_reason", lang), key="w_move_reason", max_chars=1000)
         b1, b2 = st.columns(2)
-        b1.button(t("move_confirm", lang), key="w_move_confirm", on_click=confirm, args=(ctx,), type="primary",
-                  disabled=new is None or outside)
+        b1.button(t("move_confirm", lang), key="w_move_confirm", on_click=confirm, args=(ctx,), type="primary")
         b2.button(t("move_cancel", lang), key="w_move_cancel", on_click=cancel)
         show_outcome("move")

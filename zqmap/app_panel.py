@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from zqmap import app_auth, app_move
-from zqmap.app_forms import BASES, OUTCOMES, Ctx, base, commit, refuse, show_outcome, short
+from zqmap.app_forms import BASES, OUTCOMES, Ctx, base, commit, refuse, short, show_outcome
 from zqmap.escape import md_text
 from zqmap.i18n import t
 from zqmap.register import Dataset
@@ -32,6 +32,7 @@ from zqmap.store.events import (
     PROBLEM_STATUSES,
     PROJECT_LEVELS,
     PROJECT_TYPES,
+    check,
     report_window,
 )
 from zqmap.store.fold import fold
@@ -101,6 +102,8 @@ def save_problem_edit(ctx: Ctx) -> None:
             st.session_state[k] = ""
 
 
+FIELD_LABELS = {"responsible_unit": "责任单位 responsible_unit", "leader": "包联领导 leader", "level": "level",
+                "type": "type", "annual_plan_cny": "年度计划投资 annual_plan_cny"}
 FIELD_INPUTS = {"responsible_unit": "w_f_unit", "leader": "w_f_leader", "level": "w_f_level",
                 "type": "w_f_type", "annual_plan_cny": "w_f_annual"}
 
@@ -127,6 +130,11 @@ def save_fields(ctx: Ctx) -> None:
         if name == "annual_plan_cny":
             value = round(float(value) * WAN, 2)
         changes.append(Change(ctx.project, "field", {"field": name, "value": value}, _text("w_f_reason") or "", b))
+    # the store names the payload's "value": say which field it is (the store checks them all again on saving)
+    found = [f"{FIELD_LABELS[c.payload['field']]}: {p.message}" for c in changes
+             for p in check(ctx.plan, {}, "field", c.payload, reason=c.reason, project=ctx.project)]
+    if found:
+        return refuse("fields", "\n".join([t("panel_not_saved", ctx.lang), *found]))
     if commit(ctx, "fields", changes).ok:
         st.session_state[FIELDS_OPENED] = {k: st.session_state.get(k) for k in FIELD_INPUTS.values()}
         st.session_state["w_f_reason"] = ""
