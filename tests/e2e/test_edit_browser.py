@@ -77,9 +77,28 @@ def open_project(page, url: str):
     return frame
 
 
+def quiet(page, sent: list, action, what: str) -> None:
+    """``action`` sends the app nothing (no rerun): no websocket frame within a second and a half."""
+    before = len(sent)
+    action()
+    page.wait_for_timeout(1500)
+    assert len(sent) == before, f"{what} sent the app {len(sent) - before} message(s)"
+
+
+def empty_spot(frame) -> tuple[float, float]:
+    """A point of the map with no marker or control on it: the middle of its top edge (the one marker of
+    the filter is at the county seat, near the middle; the controls are in the corners)."""
+    return frame.evaluate("() => window.map.getSize().x / 2"), 40.0
+
+
 def test_anonymous_has_no_edit_controls_then_an_editor_moves_a_project(page, server):
     url, store = server
+    sent: list[int] = []  # the app's websocket messages from the browser (a rerun is one)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
     frame = open_project(page, url)
+    x0, y0 = empty_spot(frame)
+    quiet(page, sent, lambda: frame.locator(".leaflet-container").first.click(position={"x": x0, "y": y0}),
+          "a click on the map outside the move mode")
     # Anonymous (server mode, not signed in): the facts, no edit control anywhere.
     page.get_by_role("tab", name=t("panel_notes", "zh")).first.wait_for(state="visible")
     assert page.get_by_role("button", name=t("move_button", "zh"), exact=True).count() == 0
@@ -102,12 +121,17 @@ def test_anonymous_has_no_edit_controls_then_an_editor_moves_a_project(page, ser
     zoom = 14
     frame.evaluate("([lat, lng, z]) => window.map.setView([lat, lng], z, {animate: false})", [SITE[1], SITE[0], zoom])
     wait_until(lambda: map_view(frame)[0] == zoom, 10, what=f"zoom {zoom}")
+    quiet(page, sent, lambda: frame.evaluate("() => window.map.panBy([30, 20], {animate: false})"),
+          "a pan in the move mode")
+    frame.evaluate("([lat, lng, z]) => window.map.setView([lat, lng], z, {animate: false})", [SITE[1], SITE[0], zoom])
     map_iframe_element(page).evaluate("el => { el.zqTag = 'before'; }")
     frame.evaluate("() => { window.zqTag = 'before'; }")
     x, y = frame.evaluate("([lat, lng]) => { const p = window.map.latLngToContainerPoint([lat, lng]); return [p.x, p.y]; }",
                           [SITE[1], SITE[0]])
+    n = len(sent)
     frame.locator(".leaflet-container").first.click(position={"x": x, "y": y})
     wait_until(lambda: page.get_by_text(re.compile(r"新位置：113\.4")).count() >= 1, 15, what="the new point in the panel")
+    assert len(sent) > n  # in the move mode a click reaches the app (and the counter sees messages)
     assert frame.locator(".zq-move-new").count() == 1  # the chosen point on the map
 
     source = page.get_by_label(t("move_source", "zh"))
