@@ -16,7 +16,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, app_move, app_panel, assets, mapview, st_map, state, summary
+from zqmap import app_auth, app_move, app_panel, assets, map_edit, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -278,7 +278,8 @@ def main() -> None:
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
     show_counts(digest, rows, lang)
-    view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
+    # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it over)
+    view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())))
     built = clicked is None or st_map.map_built(clicked)  # None: no map (its files are missing)
     painted = st.session_state.get("_first_paint")  # when this map's first paint was sent, until it is built
     if not built and painted is None:

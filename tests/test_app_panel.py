@@ -117,10 +117,11 @@ def test_viewer_reads_the_facts_and_sees_no_edit_control(store_path, plan, monke
         st.append(P, "note", {"text": "已踏勘 *粗体*"}, author="李四")
         st.append(P, "problem", {"action": "open", "text": "用地未批", "owner": "自然资源局"}, author="李四")
         st.append(P, "field", {"field": "leader", "value": "张副县长"}, author="李四")
+    monkeypatch.setenv("ZQMAP_TEST_LANG", "zh")
     at = AppTest.from_function(page, default_timeout=60).run()
     assert not at.exception
-    assert not any(b.label in ("Move", "Save photo", "Start editing") for b in at.button)
-    assert not at.get("form_submit_button") or [b.label for b in at.get("form_submit_button")] == ["Sign in"]
+    assert not any(b.label in ("移动位置", "保存照片", "开始编辑") for b in at.button)
+    assert [b.label for b in at.get("form_submit_button")] == ["登录"]
     assert not at.file_uploader
     shown = " ".join(texts(at, "markdown")) + " ".join(str(t.value) for t in at.table)
     assert "已踏勘 *粗体*" in shown and "用地未批" in shown and "张副县长" in shown
@@ -353,12 +354,34 @@ def test_viewer_forged_widgets_and_callbacks_write_nothing(store_path, plan, ser
               "w_ms_month": "2024-06", "w_move_source": "伪造", "w_move_precision": "site",
               "_move": {"project": P, "name": "x", "old": [113.36, 37.07], "old_precision": "county", "base": 0,
                         "seen": None, "new": list(SITE)}}
+    with open_store(store_path, plan) as st:  # a problem to update
+        pid = st.append(P, "problem", {"action": "open", "text": "用地未批"}, author="李四").id
+    forged.update(w_pr_pick=pid, w_pr_action="update", w_pr_status="in_progress")
     for k, v in forged.items():
         at.session_state[k] = v
     at.session_state["_panel_fields_opened"] = {}
-    at.session_state["_trigger"] = ["note", "problem_open", "fields", "milestone", "move"]
+    at.session_state["_trigger"] = ["note", "problem_open", "problem_edit", "fields", "milestone", "move"]
     at = at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert events(store_path, plan) == []
+    assert [e.author for e in events(store_path, plan)] == ["李四"]
     denied = json.dumps(at.session_state["_panel_out"], ensure_ascii=False)
-    assert denied.count("Sign in to edit") == 5
+    assert denied.count("Sign in to edit") == 6
+
+
+@pytest.mark.parametrize("content", [None, "{"])
+def test_missing_or_malformed_accounts_file_leaves_the_panel_read_only(store_path, plan, server, content):
+    if content is None:
+        server.unlink()
+    else:
+        server.write_text(content, encoding="utf-8")
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception
+    assert any(str(server) in w for w in texts(at.sidebar, "warning"))  # the sidebar says why
+    assert not any(b.label in ("Move", "Save photo", "Start editing") for b in at.button)
+    assert not at.get("form_submit_button")
+    at.session_state["w_note_text"] = "伪造"
+    at.session_state["_trigger"] = ["note"]
+    at = at.run()
+    (level, lines) = at.session_state["_panel_out"]["note"]
+    assert level == "error" and lines[0].replace("\\", "").startswith("Read-only: accounts file")
+    assert events(store_path, plan) == []

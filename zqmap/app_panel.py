@@ -260,7 +260,7 @@ def _milestones(ctx: Ctx, row: pd.Series, editing: bool) -> None:
     base(ctx.project, "milestone", row)  # the form opens: its base
     with st.form("w_ms_form"):
         st.selectbox(t("panel_milestone", lang), list(range(len(entries))), key="w_ms_pick",
-                     format_func=lambda i: md_text(_milestone_label(entries[i], lang)))
+                     format_func=lambda i: _milestone_label(entries[i], lang))  # options are plain text
         c1, c2 = st.columns(2)
         c1.selectbox(t("status", lang), list(MILESTONE_STATUSES), key="w_ms_status",
                      format_func=lambda s: _status_label(s, lang))
@@ -306,7 +306,7 @@ def _problems(ctx: Ctx, row: pd.Series, editing: bool) -> None:
     labels = {p["id"]: short(p.get("text") or p["id"]) for p in items}
     with st.form("w_pr_edit_form"):
         st.markdown(f"**{t('panel_problem_edit', lang)}**")
-        st.selectbox(t("col_problem", lang), list(labels), key="w_pr_pick", format_func=lambda k: md_text(labels[k]))
+        st.selectbox(t("col_problem", lang), list(labels), key="w_pr_pick", format_func=lambda k: labels[k])
         st.radio(t("panel_action", lang), ["update", "close"], key="w_pr_action", horizontal=True,
                  format_func=lambda a: t(f"panel_pr_{a}", lang))
         c1, c2 = st.columns(2)
@@ -334,6 +334,10 @@ def _fields(ctx: Ctx, row: pd.Series, editing: bool) -> None:
     if not editing:
         return
     base(ctx.project, "fields", row)
+    opened = st.session_state.get(FIELDS_OPENED, values)
+    for key in FIELD_INPUTS.values():  # a run that did not draw the form (a new view's first paint) dropped them
+        if key not in st.session_state:
+            st.session_state[key] = opened.get(key)
     with st.form("w_f_form"):
         c1, c2 = st.columns(2)
         c1.text_input(t("col_unit", lang), key="w_f_unit", max_chars=200)
@@ -382,7 +386,7 @@ def _photos(ctx: Ctx, row: pd.Series, editing: bool) -> None:
         return
     base(ctx.project, "photo", row)
     st.file_uploader(t("panel_photo_upload", lang), type=["jpg", "jpeg", "png"], key=photo_key(),
-                     accept_multiple_files=False)
+                     accept_multiple_files=False, max_upload_size=MAX_ATTACHMENT_BYTES // 2**20)
     st.text_input(t("panel_photo_caption", lang), key="w_photo_caption", max_chars=1000)
     st.button(t("panel_photo_save", lang), key="w_photo_save", on_click=save_photo, args=(ctx,))
     show_outcome("photo")
