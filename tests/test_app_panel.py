@@ -18,6 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from zqmap import auth, register
+from zqmap.escape import md_text
 from zqmap.store import open_store
 
 PW = "correct horse"
@@ -385,3 +386,24 @@ def test_missing_or_malformed_accounts_file_leaves_the_panel_read_only(store_pat
     (level, lines) = at.session_state["_panel_out"]["note"]
     assert level == "error" and lines[0].replace("\\", "").startswith("Read-only: accounts file")
     assert events(store_path, plan) == []
+
+
+def test_hostile_text_in_every_panel_field_stays_text(store_path, plan, monkeypatch):
+    """The XSS sweep's payloads as note, problem text/owner/needed_from, 包联领导, photo file name and author:
+    every Markdown surface of the panel shows them escaped, none verbatim."""
+    from xss_payloads import PAYLOADS
+
+    shown_payloads = [p.text for p in PAYLOADS if not p.rejected and len(p.text) <= 80][:12]
+    with open_store(store_path, plan) as st:
+        for text in shown_payloads:
+            st.append(P, "note", {"text": text}, author=text)
+            st.append(P, "problem", {"action": "open", "text": text, "owner": text, "needed_from": text}, author="王五")
+            st.append(P, "attachment", {"name": text}, author="王五", data=png())
+        st.append(P, "field", {"field": "leader", "value": shown_payloads[0]}, author="王五")
+    at = editor()  # an editor's view: the forms' labels and options too
+    surfaces = [e.value for kind in ("markdown", "caption", "warning", "error", "success", "info")
+                for e in getattr(at, kind)]
+    surfaces += [str(v) for table in at.table for v in table.value.to_numpy().ravel()]
+    for text in shown_payloads:
+        assert not any(text in s for s in surfaces), text
+        assert any(md_text(text) in s for s in surfaces), text

@@ -201,9 +201,11 @@ def photo_bytes(location: str, sha: str) -> bytes | None:
 
 def show(location: str | None, plan: Dataset, row: pd.Series, lang: str) -> None:
     """Draw the panel for the project in ``row`` (the details table's row, with the store's state columns)."""
+    if not location or "last_seq" not in row.index:  # no store (or it cannot be read): the plan is all there is
+        return
     ctx = Ctx(location, plan, str(row["id"]), lang)
     _open(ctx, row)
-    editing = bool(location) and app_auth.shows_edit_controls()
+    editing = app_auth.shows_edit_controls()
     if editing:
         editing = app_auth.name_form(lang).can_write  # laptop mode: the name before the first edit
     app_move.panel(ctx, row, editing)
