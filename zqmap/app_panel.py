@@ -41,7 +41,6 @@ from zqmap.vocab import MILESTONE_KINDS
 OPENED = "_panel_project"  # session_state: the project the forms were last opened for
 FIELDS_OPENED = "_panel_fields_opened"  # session_state: the field values the fields form opened with
 PHOTO_N = "_panel_photo_n"  # session_state: the photo uploader's generation (a new key empties it)
-FORMS = ("milestone", "problem_open", "problem_edit", "fields", "note", "photo", "move")
 # the form widgets, emptied when the panel opens on another project
 _INPUTS = ("w_ms_pick", "w_ms_status", "w_ms_month", "w_ms_note", "w_ms_reason", "w_pr_text", "w_pr_owner",
            "w_pr_needed", "w_pr_pick", "w_pr_action", "w_pr_status", "w_pr_new_text", "w_pr_new_owner",
