@@ -208,15 +208,18 @@ def show(location: str | None, plan: Dataset, row: pd.Series, lang: str) -> None
     if editing:
         editing = app_auth.name_form(lang).can_write  # laptop mode: the name before the first edit
     app_move.panel(ctx, row, editing)
-    for tab, draw in zip(st.tabs(_tabs(lang)), (_milestones, _problems, _fields, _notes, _photos)):
+    sections = _sections()
+    for tab, (_, draw) in zip(st.tabs([t(k, lang) for k, _ in sections]), sections):
         with tab:
             draw(ctx, row, editing)
-    # History (zqmap/app_history.py) joins here at merge: one more tab above and its draw function.
 
 
-def _tabs(lang: str) -> list[str]:
-    return [t(k, lang) for k in ("panel_milestones", "panel_problems", "panel_fields", "panel_notes",
-                                 "panel_photos")]
+def _sections() -> list[tuple[str, Callable[[Ctx, pd.Series, bool], None]]]:
+    """The panel's tabs: (i18n key of the label, draw(ctx, row, editing))."""
+    return [("panel_milestones", _milestones), ("panel_problems", _problems), ("panel_fields", _fields),
+            ("panel_notes", _notes), ("panel_photos", _photos),
+            # History (zqmap/app_history.py) joins here at merge: ("history", <its draw function>)
+            ]
 
 
 def _open(ctx: Ctx, row: pd.Series) -> None:
