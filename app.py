@@ -15,7 +15,19 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, app_paint, app_progress, assets, mapview, st_map, state, summary
+from zqmap import (
+    app_auth,
+    app_move,
+    app_paint,
+    app_panel,
+    app_progress,
+    assets,
+    map_edit,
+    mapview,
+    st_map,
+    state,
+    summary,
+)
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -168,7 +180,7 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
     options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
-    return st_map.show(ds, rows, options, key="map")
+    return st_map.show(ds, rows, options, key=app_move.MAP_KEY, extra=app_move.map_groups(options))
 
 
 def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
@@ -205,6 +217,7 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
     row = digest.projects.iloc[position]
     st.markdown(f"**{md_text(row['name_zh'])}** · {md_text(row['name_en'])}")
     st.table(summary.detail_table(row, lang).map(md_text))
+    app_panel.show(STORE, cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR), None, "", None), row, lang)
 
 
 def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
@@ -266,7 +279,8 @@ def main() -> None:
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
     show_counts(digest, rows, lang)
-    view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
+    # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it over)
+    view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())))
     if not app_paint.rest_now(view, clicked, lang):  # the map first; the rest on the next run
         return
     show_summary(digest, rows, lang)

@@ -26,7 +26,7 @@ def page():
     lang = os.environ.get("ZQMAP_TEST_LANG", "zh")
     app_auth.sign_in_panel(lang)
     plan = register.load()
-    app_history.show(os.environ["ZQMAP_TEST_STORE"], plan, plan, os.environ["ZQMAP_TEST_PROJECT"], lang)
+    app_history.show(os.environ["ZQMAP_TEST_STORE"], plan, os.environ["ZQMAP_TEST_PROJECT"], lang)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_describe_says_old_and_new_in_words(pid):
 def test_history_lists_newest_first_with_reason_and_reverts_with_a_reason(store_path, plan, pid):
     a, b = write(store_path, plan, pid)
     at = AppTest.from_function(page, default_timeout=60).run()
-    at.text_input(key="w_auth_laptop_name").input("王五")
+    at.text_input(key="w_auth_laptop_name_history").input("王五")
     at.get("form_submit_button")[0].click()
     at.run()
     shown = [m for m in markdown(at) if "李四" in m]
@@ -171,7 +171,7 @@ def forged_page():
     app_auth.sign_in_panel("zh")
     plan = register.load()
     pid = os.environ["ZQMAP_TEST_PROJECT"]
-    app_history.show(os.environ["ZQMAP_TEST_STORE"], plan, plan, pid, "zh")
+    app_history.show(os.environ["ZQMAP_TEST_STORE"], plan, pid, "zh")
     st.button("forged", key="forged", on_click=app_history._revert,
               args=(os.environ["ZQMAP_TEST_STORE"], plan, pid, 2, "zh"))
 

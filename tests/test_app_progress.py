@@ -73,7 +73,7 @@ def opened(name: str | None = "王五") -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     if name:
-        at.text_input(key="w_auth_laptop_name").input(name)
+        at.text_input(key="w_auth_laptop_name_progress").input(name)
         at.get("form_submit_button")[0].click()
         at.run()
     return at
@@ -211,7 +211,7 @@ def test_a_stale_save_shows_who_changed_what_keeps_the_input_and_saves_on_top(st
 
 def test_laptop_mode_asks_the_name_before_the_table(store_path, plan):
     at = opened(name=None)
-    assert not at.data_editor and at.text_input(key="w_auth_laptop_name")
+    assert not at.data_editor and at.text_input(key="w_auth_laptop_name_progress")
 
 
 def test_english_labels(store_path, plan, monkeypatch):

@@ -96,9 +96,9 @@ def _sign_out() -> None:
         gate().sign_out(held)
 
 
-def _laptop_name() -> None:
+def _laptop_name(key: str = "w_auth_laptop_name") -> None:
     try:
-        st.session_state[PRINCIPAL] = gate().laptop_sign_in(st.session_state.get("w_auth_laptop_name", ""))
+        st.session_state[PRINCIPAL] = gate().laptop_sign_in(st.session_state.get(key, ""))
     except auth.AuthError as exc:
         _note(exc)
 
@@ -131,13 +131,17 @@ def sign_in_panel(lang: str) -> auth.Principal:
     return who
 
 
-def name_form(lang: str) -> auth.Principal:
+def name_form(lang: str, where: str = "") -> auth.Principal:
     """Laptop mode: ask for the editor's name once per session (an edit screen shows this before the first
-    edit); return who the session is. In server mode, the sign-in form of :func:`sign_in_panel` does this."""
+    edit); return who the session is. In server mode, the sign-in form of :func:`sign_in_panel` does this.
+
+    ``where`` names the screen when several draw the form in one page (their widget keys must differ);
+    the name typed in any of them is the session's."""
     who = principal()
     if gate().mode == "laptop" and not who.can_write:
-        with st.form("w_auth_laptop_form"):
-            st.text_input(t("your_name", lang), key="w_auth_laptop_name", max_chars=auth.NAME_MAX)
-            st.form_submit_button(t("start_editing", lang), on_click=_laptop_name)
+        suffix = f"_{where}" if where else ""
+        with st.form(f"w_auth_laptop_form{suffix}"):
+            st.text_input(t("your_name", lang), key=f"w_auth_laptop_name{suffix}", max_chars=auth.NAME_MAX)
+            st.form_submit_button(t("start_editing", lang), on_click=_laptop_name, args=(f"w_auth_laptop_name{suffix}",))
         _show_note(lang)
     return who

@@ -124,8 +124,11 @@ def _revert(location: str, plan: Dataset, project: str, base: int, lang: str) ->
         st.session_state.pop(REASON.format(project), None)
 
 
-def show(location: str | None, plan: Dataset, ds: Dataset, project_id: str, lang: str) -> None:
-    """Draw the history of ``project_id`` (read from the store now), and the revert form for editors."""
+def show(location: str | None, plan: Dataset, project_id: str, lang: str, editing: bool | None = None) -> None:
+    """Draw the history of ``project_id`` (read from the store now), and the revert form for editors.
+
+    ``editing``: whether the screen drawing this already decided the session may edit (the project
+    panel asks the laptop name itself); ``None``: decide here (a name form of its own, if needed)."""
     if not location:
         st.caption(t("edit_no_store", lang))
         return
@@ -148,14 +151,13 @@ def show(location: str | None, plan: Dataset, ds: Dataset, project_id: str, lang
             lines.append(md_text(t("hist_reason", lang, reason=ev.reason)))
         lines.append(md_text(ev.id))
         st.markdown("  \n".join(lines))
-    _revert_form(location, plan, project_id, events, reverted, by_id, lang)
+    _revert_form(location, plan, project_id, events, reverted, by_id, lang, editing)
 
 
-def _revert_form(location, plan, project_id, events, reverted, by_id, lang) -> None:
-    if not app_auth.shows_edit_controls():
-        return
-    who = app_auth.name_form(lang)
-    if not who.can_write:
+def _revert_form(location, plan, project_id, events, reverted, by_id, lang, editing) -> None:
+    if editing is None:
+        editing = app_auth.shows_edit_controls() and app_auth.name_form(lang, where="history").can_write
+    if not editing:
         return
     last = st.session_state.get(OUT.format(project_id)) or {}
     if last.get("ok"):

@@ -322,7 +322,7 @@ def show(location: str | None, plan: Dataset, ds: Dataset, rows, lang: str) -> N
     if not location or not app_auth.shows_edit_controls():
         return
     with st.expander(t("pe_title", lang), expanded=False):
-        who = app_auth.name_form(lang)
+        who = app_auth.name_form(lang, where="progress")
         if not who.can_write:
             return
         ids = [str(x) for x in ds.projects["id"].to_numpy()[rows]]

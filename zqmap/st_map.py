@@ -29,7 +29,7 @@ import folium
 import streamlit_folium
 from streamlit_folium import st_folium
 
-from zqmap import _compat, mapview
+from zqmap import _compat, map_edit, mapview
 from zqmap.register import Dataset
 
 _compat.check(__name__, "streamlit", "streamlit-folium", "folium")
@@ -44,10 +44,11 @@ _CACHE_SIZE = 8
 
 @dataclass(frozen=True)
 class BaseKey:
-    """Everything the rendered base map depends on."""
+    """Everything the rendered base map depends on: the plan, not the store's state (a change of state
+    reaches the map as a patch, :mod:`zqmap.map_edit`, so the component is not remounted)."""
 
     data_dir: str
-    fingerprint: str
+    fingerprint: str  # the plan's (map_edit.plan_fingerprint)
     options: mapview.MapOptions
     key: str
 
@@ -57,6 +58,7 @@ class _Rendered:
     map: folium.Map
     args: dict[str, Any]  # the component's arguments, minus the per-rerun ones
     lock: threading.Lock
+    ds: Dataset  # what the base map was rendered from (its embedded project records)
 
 
 _RENDERED: OrderedDict[BaseKey, _Rendered] = OrderedDict()
@@ -65,17 +67,21 @@ _PER_RERUN = ("feature_group", "layer_control")
 
 
 def component_args(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions,
-                   key: str = "map") -> dict[str, Any]:
-    """The arguments ``st_folium`` would give its component for this base map and these rows."""
-    base_key = BaseKey(str(ds.data_dir), ds.fingerprint, options, key)
-    groups = mapview.project_layers(ds, rows, options.lang)
+                   key: str = "map", extra: Iterable[folium.FeatureGroup] = ()) -> dict[str, Any]:
+    """The arguments ``st_folium`` would give its component for this base map and these rows
+    (and the ``extra`` groups, drawn after the projects: the move mode's)."""
+    base_key = BaseKey(str(ds.data_dir), map_edit.plan_fingerprint(ds), options, key)
+    groups = [*mapview.project_layers(ds, rows, options.lang), *extra]
     control = folium.LayerControl(collapsed=True)
     with _RENDERED_LOCK:
         rendered = _RENDERED.get(base_key)
         if rendered is not None:
             _RENDERED.move_to_end(base_key)
-    if rendered is None:
+    patch = None if rendered is None else map_edit.changed_records(rendered.ds, ds, options)
+    if rendered is None or patch is None:  # no base map yet, or too much changed to lay over it
         return _first_render(ds, base_key, groups, control)
+    if patch:  # first: the sector groups draw from the patched records
+        groups.insert(0, map_edit.patch_group(patch))
     with rendered.lock:  # the helpers add the groups to the shared map; take them off again
         try:
             feature_groups = "".join(streamlit_folium._get_feature_group_string(g, map=rendered.map, idx=i)
@@ -99,7 +105,7 @@ def _first_render(ds: Dataset, base_key: BaseKey, groups: list[folium.FeatureGro
         finally:
             _detach(m, [*groups, control])
         _RENDERED[base_key] = _Rendered(m, {k: v for k, v in captured.items() if k not in _PER_RERUN},
-                                        threading.Lock())
+                                        threading.Lock(), ds)
         while len(_RENDERED) > _CACHE_SIZE:
             _RENDERED.popitem(last=False)
     return captured
@@ -116,6 +122,9 @@ def map_built(returned: dict | None) -> bool:
     return isinstance((returned or {}).get("selected_layers"), list)
 
 
-def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map") -> dict | None:
-    """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup)."""
-    return _COMPONENT(**component_args(ds, rows, options, key))
+def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map",
+         extra: Iterable[folium.FeatureGroup] = ()) -> dict | None:
+    """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup;
+    in the move mode also ``last_clicked``). ``st_folium``'s own callback keeps that value in
+    ``st.session_state[key]`` too, where the next run reads it before the map is drawn."""
+    return _COMPONENT(**component_args(ds, rows, options, key, extra))

@@ -768,7 +768,7 @@ def history_page():
 
     app_auth.sign_in_panel("zh")
     plan = register.load(os.environ["ZQMAP_DATA"])
-    app_history.show(os.environ["ZQMAP_STORE"], plan, plan, os.environ["ZQMAP_TEST_PROJECT"], "zh")
+    app_history.show(os.environ["ZQMAP_STORE"], plan, os.environ["ZQMAP_TEST_PROJECT"], "zh")
 
 
 def test_history_and_entry_grid_show_payloads_as_text(store_sweep, monkeypatch):
@@ -801,7 +801,7 @@ def test_history_and_entry_grid_show_payloads_as_text(store_sweep, monkeypatch):
     grid = next(d.value for d in at.dataframe if t_("last_updated") in d.value.columns)
     authors = {store_sweep.written[p]["author"] for p in store_sweep.ds.projects["id"]}
     assert all(any(a in str(v) for v in grid[t_("last_updated")]) for a in authors)
-    at.text_input(key="w_auth_laptop_name").input("审计")
+    at.text_input(key="w_auth_laptop_name_progress").input("审计")
     at.get("form_submit_button")[0].click()
     at.run()
     from zqmap import app_progress
