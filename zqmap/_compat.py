@@ -76,7 +76,8 @@ class Range:
 
 
 SUPPORTED: dict[str, Range] = {
-    # st_map.py: streamlit_folium._component_func, _get_feature_group_string, _get_layer_control_string
+    # st_map.py: streamlit_folium._component_func, _get_feature_group_string, _get_layer_control_string;
+    # map_edit.py: the browser bundle's click handling (move mode), checked by tests/test_map_edit.py
     "streamlit-folium": Range("0.24", "0.28"),
     # the component protocol st_map.py speaks through streamlit-folium's component
     "streamlit": Range("1.40", "1.68"),
