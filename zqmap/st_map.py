@@ -65,10 +65,14 @@ _PER_RERUN = ("feature_group", "layer_control")
 
 
 def component_args(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions,
-                   key: str = "map") -> dict[str, Any]:
-    """The arguments ``st_folium`` would give its component for this base map and these rows."""
-    base_key = BaseKey(str(ds.data_dir), ds.fingerprint, options, key)
-    groups = mapview.project_layers(ds, rows, options.lang)
+                   key: str = "map", status: mapview.MapStatus | None = None) -> dict[str, Any]:
+    """The arguments ``st_folium`` would give its component for this base map and these rows.
+
+    The base map is keyed by :func:`zqmap.mapview.base_fingerprint`: another as-of month
+    (or an event that moves nothing) keeps it, and the browser keeps the user's pan and zoom.
+    """
+    base_key = BaseKey(str(ds.data_dir), mapview.base_fingerprint(ds), options, key)
+    groups = mapview.project_layers(ds, rows, options.lang, status)
     control = folium.LayerControl(collapsed=True)
     with _RENDERED_LOCK:
         rendered = _RENDERED.get(base_key)
@@ -116,6 +120,7 @@ def map_built(returned: dict | None) -> bool:
     return isinstance((returned or {}).get("selected_layers"), list)
 
 
-def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map") -> dict | None:
+def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map",
+         status: mapview.MapStatus | None = None) -> dict | None:
     """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup)."""
-    return _COMPONENT(**component_args(ds, rows, options, key))
+    return _COMPONENT(**component_args(ds, rows, options, key, status))
