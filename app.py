@@ -16,7 +16,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, assets, mapview, st_map, state, summary
+from zqmap import app_auth, app_status, assets, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -38,13 +38,13 @@ STORE = os.environ.get("ZQMAP_STORE") or None
 AS_OF = os.environ.get("ZQMAP_AS_OF") or None
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)  # a store's months: the as-of slider goes back and forth
 def cached_dataset(data_dir: str, stamp: str, store: str | None, store_stamp: str, as_of: str | None) -> Dataset:
     """Loaded once per version of the files and of the store's log (the stamps change when they change)."""
     return state.load(data_dir, store=store, as_of=as_of)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def cached_digest(key: tuple, lang: str) -> summary.Digest:
     """Per-project arrays for the summaries, built once per data version and language."""
     ds = cached_dataset(*key)
@@ -56,7 +56,11 @@ def dataset_key(lang: str) -> tuple:
     stamp = fingerprint(DATA_DIR)
     if STORE:
         try:
-            return str(DATA_DIR), stamp, STORE, state.version(STORE), AS_OF
+            version = state.version(STORE)
+            months = cached_dataset(str(DATA_DIR), stamp, None, "", None).plan_months
+            return str(DATA_DIR), stamp, STORE, version, app_status.as_of(months, True, AS_OF)
+        except RegisterError:  # main() shows the plan's problems
+            pass
         except StoreError as exc:
             st.warning(md_text(t("store_unavailable", lang, problem=exc.problems[0].brief)))
     return str(DATA_DIR), stamp, None, "", None
@@ -91,6 +95,7 @@ def init_state_from_url(months: tuple[str, ...]) -> None:
     init_language()
     st.session_state.w_basemap = params.get("basemap") if params.get("basemap") in mapview.BASEMAPS else "none"
     set_widgets(flt, months)
+    app_status.init_from_url(params, flt, months)
     st.session_state._initialised = True
 
 
@@ -102,6 +107,7 @@ def set_widgets(flt: Filter, months: tuple[str, ...]) -> None:
     st.session_state.w_townships = list(flt.townships)
     st.session_state.w_precisions = list(flt.precisions)
     st.session_state.w_text = flt.text
+    app_status.set_widgets(flt)
 
 
 def filter_from_widgets(ds: Dataset) -> Filter:
@@ -162,7 +168,7 @@ def show_problems(problems, lang: str) -> None:
     st.caption(f"{t('data_dir', lang)}: {DATA_DIR}")
 
 
-def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
+def show_map(ds: Dataset, rows: np.ndarray, lang: str, status: mapview.MapStatus | None = None) -> dict | None:
     absent = assets.missing()
     if absent:  # the page goes on without the map: filters, summary, table and exports still work
         st.warning(t("map_assets_missing", lang, n=len(absent)))
@@ -170,7 +176,7 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
     options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
-    return st_map.show(ds, rows, options, key="map")
+    return st_map.show(ds, rows, options, key="map", status=status)
 
 
 def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
@@ -264,20 +270,23 @@ def main() -> None:
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
+    month = key[4] or app_status.as_of(ds.plan_months, False, AS_OF)  # status is as of this month
     if key[2]:  # the store in use, and the month it is shown as of
-        shown = ds.projects.attrs.get("store", key[2]) + (f" · {t('as_of', lang, month=AS_OF)}" if AS_OF else "")
+        shown = ds.projects.attrs.get("store", key[2]) + f" · {t('as_of', lang, month=month)}"
         st.caption(md_text(t("report_store", lang, store=shown)))
     sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
+    app_status.sidebar_controls(ds, lang, bool(key[2]), month)  # as of, colour by, status, date precision
     app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
-    flt = filter_from_widgets(ds)
-    st.query_params.from_dict({**flt.to_params(), "lang": lang,
+    flt = app_status.filter_with(filter_from_widgets(ds))
+    st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     digest = cached_digest(key, lang)
-    rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
+    statuses = app_status.statuses(key, ds, month)
+    rows = digest.sorted_rows(mask(ds.projects, flt, statuses["status"]))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
-    clicked = show_map(ds, rows, lang)
+    clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
     show_counts(digest, rows, lang)
-    view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
+    view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())), app_status.colour())
     built = clicked is None or st_map.map_built(clicked)  # None: no map (its files are missing)
     painted = st.session_state.get("_first_paint")  # when this map's first paint was sent, until it is built
     if not built and painted is None:
@@ -301,8 +310,10 @@ def main() -> None:
         st.caption(t("updating", lang))
         st.rerun()
     show_summary(digest, rows, lang)
+    app_status.sections(ds, flt, statuses, rows, month, lang)  # counts by status, late lists, rates
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     show_downloads(ds, flt, rows, lang)
+    app_status.report_downloads(ds, flt, rows, month, lang)
 
 
 main()

@@ -189,6 +189,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "report_store": ("进度数据：{store}", "Progress from: {store}"),
     "store_unavailable": ("进度数据无法读取，仅显示计划：{problem}", "The progress store cannot be read; showing the plan only: {problem}"),
     "report_no_store": ("无进度数据（仅计划）", "No progress store (plan only)"),
+    # status in the app (zqmap.app_status): as-of slider, colour by, status and date-precision filters, report
+    "as_of_month": ("截至月份", "As of month"),
+    "colour_by": ("着色依据", "Colour by"),
+    "colour_by_sector": ("领域", "sector"),
+    "colour_by_status": ("状态（红黄绿灯）", "status"),
+    "date_precision": ("时间依据", "Date precision"),
+    "report_download": ("调度表（截至 {month}，当前筛选）", "Monthly report (as of {month}, current filter)"),
+    "report_xlsx": ("调度表 Excel", "Report (Excel)"),
+    "report_pdf": ("调度表 PDF", "Report (PDF)"),
+    "implied_mark": ("≈", "≈"),
+    "implied_note": ("≈ 年度任务，原文未给月份，按年底计", "≈ year's task: no month in the text, counted as December"),
 }
 
 
