@@ -124,7 +124,7 @@ def sections(ds: Dataset, flt: Filter, statuses: pd.DataFrame, rows: np.ndarray,
     st.dataframe(status_view.counts_table(statuses, rows, lang), hide_index=True)
     report = status_view.report_of(_view(ds, flt, rows, lang), month, statuses, rows)
     frames = status_view.tables(report)
-    for tab, (name, frame) in zip(st.tabs([f"{t(k, lang)} ({len(f)})" for k, f in frames.items()]), frames.items()):
+    for tab, frame in zip(st.tabs([f"{t(k, lang)} ({len(f)})" for k, f in frames.items()]), frames.values()):
         with tab:
             if len(frame):
                 st.dataframe(frame, hide_index=True)
