@@ -58,7 +58,7 @@ def dataset_key(lang: str) -> tuple:
         try:
             version = state.version(STORE)
             months = cached_dataset(str(DATA_DIR), stamp, None, "", None).plan_months
-            return str(DATA_DIR), stamp, STORE, version, app_status.as_of(months, True, AS_OF)
+            return str(DATA_DIR), stamp, STORE, version, app_status.replay_month(months, AS_OF)
         except RegisterError:  # main() shows the plan's problems
             pass
         except StoreError as exc:
@@ -270,7 +270,7 @@ def main() -> None:
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
-    month = key[4] or app_status.as_of(ds.plan_months, False, AS_OF)  # status is as of this month
+    month = app_status.as_of(ds.plan_months, bool(key[2]), AS_OF)  # status is as of this month
     if key[2]:  # the store in use, and the month it is shown as of
         shown = ds.projects.attrs.get("store", key[2]) + f" · {t('as_of', lang, month=month)}"
         st.caption(md_text(t("report_store", lang, store=shown)))
