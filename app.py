@@ -192,7 +192,7 @@ def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
         st.dataframe(summary.sector_table(digest.by_sector(rows), lang), hide_index=True)
     with right:
         st.subheader(t("timeline", lang))
-        st.vega_lite_chart(*summary.timeline_chart(digest.timeline(rows), [s.colour for s in SECTORS.values()]),
+        st.vega_lite_chart(*summary.timeline_view(digest, rows, [s.colour for s in SECTORS.values()]),
                            width="stretch", height=260)
         st.caption(t("timeline_caption", lang, n=digest.undated_count(rows)))
 
