@@ -198,7 +198,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "report_download": ("调度表（截至 {month}，当前筛选）", "Monthly report (as of {month}, current filter)"),
     "report_xlsx": ("调度表 Excel", "Report (Excel)"),
     "report_pdf": ("调度表 PDF", "Report (PDF)"),
-    "implied_mark": ("≈", "≈"),
     "implied_note": ("≈ 年度任务，原文未给月份，按年底计", "≈ year's task: no month in the text, counted as December"),
 }
 

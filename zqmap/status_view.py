@@ -90,8 +90,7 @@ def counts_table(statuses: pd.DataFrame, rows: np.ndarray, lang: str) -> pd.Data
 
 def sheet_frame(sheet: Sheet) -> pd.DataFrame:
     """A report sheet as a frame for ``st.dataframe``: rates as percentages, amounts as numbers."""
-    headers = list(dict.fromkeys(sheet.headers))  # the status columns never repeat a header, but be safe
-    frame = pd.DataFrame(sheet.rows, columns=headers if len(headers) == len(sheet.headers) else None)
+    frame = pd.DataFrame(sheet.rows, columns=sheet.headers)
     for pos, number_format in sheet.formats.items():
         if number_format == RATE_FORMAT:
             col = frame.columns[pos]

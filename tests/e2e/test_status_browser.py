@@ -21,6 +21,13 @@ MARKERS_JS = """() => Array.from(document.querySelectorAll('.zq-marker')).map((e
 })"""
 CLUSTER_JS = "() => Array.from(document.querySelectorAll('.zq-cluster')).map((el) => el.style.background)"
 STATUS_OF_MARKERS_JS = "() => window.zqmap.cluster.getLayers().map((m) => m.options.zqStatus)"
+OPEN_LATE_POPUP_JS = """() => new Promise((resolve) => {
+  const m = window.zqmap.cluster.getLayers().find((x) => x.options.zqStatus === 'late');
+  window.zqmap.cluster.zoomToShowLayer(m, () => {
+    m.fire('click');
+    setTimeout(() => { const el = document.querySelector('.zq-popup'); resolve(el ? el.innerText : null); }, 300);
+  });
+})"""
 LEGEND_JS = """() => Array.from(document.querySelectorAll('.zq-legend .zq-legend-status')).map((el) =>
   [el.dataset.status, el.textContent, el.querySelector('svg g').getAttribute('fill')])"""
 
@@ -33,7 +40,8 @@ def hex_to_rgb(colour: str) -> str:
 def test_colour_by_status_from_the_link(page, app_url):
     ds = load(BUNDLED_DATA)
     month = status.default_as_of(ds.plan_months)  # no store: the plan alone, as of today's month clamped
-    expected = Counter(status.status_frame(ds.projects, month, ds.plan_months)["status"])
+    frame_ = status.status_frame(ds.projects, month, ds.plan_months)
+    expected = Counter(frame_["status"])
     page.goto(app_url + "?colour=status", wait_until="domcontentloaded")
     frame = map_frame(page)
     wait_for_app(page)
@@ -61,3 +69,10 @@ def test_colour_by_status_from_the_link(page, app_url):
     for ring in rings:
         assert any(c in ring for c in status_rgbs), ring
         assert not any(c in ring for c in sector_rgbs), ring
+    # A late project's popup says so, and why.
+    text = frame.evaluate(OPEN_LATE_POPUP_JS)
+    assert text and STATUSES["late"].label("zh") in text, text
+    pid = text.rsplit(":", 1)[-1].strip()
+    (pos,) = [i for i, p in enumerate(ds.projects["id"]) if p == pid]
+    assert frame_["status"].iloc[pos] == "late"
+    assert frame_["reasons"].iloc[pos][0].label("zh") in text, text
