@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from unittest import mock
 
@@ -133,3 +134,15 @@ def test_status_travels_with_the_groups_and_another_month_keeps_the_base(dataset
     assert {k: v for k, v in again.items() if k not in st_map._PER_RERUN} == \
         {k: v for k, v in args.items() if k not in st_map._PER_RERUN}
     assert script_json(payload) not in again["feature_group"]
+
+
+def test_published_reasons_leave_the_groups_small(dataset):
+    """With the reasons published, a rerun sends one status code per project and the URL."""
+    n = len(dataset.projects)
+    reasons = ["计划 2024-03 开工 <逾期>"] * n
+    text = mapview.reasons_json(reasons)
+    assert json.loads(text)[0] == "计划 2024-03 开工 &lt;逾期&gt;"
+    status = mapview.MapStatus(["on_track"] * n, reasons, reasons_url="/app/static/cache/reasons-x.json")
+    args = st_map.component_args(dataset, np.arange(n), mapview.MapOptions(), status=status)
+    assert '"u":"/app/static/cache/reasons-x.json"' in args["feature_group"]
+    assert "逾期" not in args["feature_group"] and '"r":' not in args["feature_group"]

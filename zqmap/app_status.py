@@ -21,12 +21,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from zqmap import mapview, status_view
 from zqmap import status as status_rules
-from zqmap import status_view
 from zqmap.export import View
 from zqmap.filters import Filter
 from zqmap.i18n import t
-from zqmap.mapview import MapStatus
 from zqmap.register import Dataset
 from zqmap.vocab import DATE_PRECISIONS, STATUSES
 
@@ -111,15 +110,22 @@ def _reasons(key: tuple, month: str, lang: str, _ds: Dataset) -> list[str]:
     return status_view.reasons_texts(_statuses(key, month, _ds), lang)
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _reasons_json(key: tuple, month: str, lang: str, _ds: Dataset) -> str:
+    return mapview.reasons_json(_reasons(key, month, lang, _ds))
+
+
 def statuses(key: tuple, ds: Dataset, month: str) -> pd.DataFrame:
     """Every project's status as of ``month`` (positions in ``ds.projects``), once per data version
     (``key``: the app's dataset key) and month."""
     return _statuses(key, month, ds)
 
 
-def map_status(key: tuple, ds: Dataset, month: str, lang: str) -> MapStatus:
-    """The map's status payload: statuses, reasons in ``lang`` and the colouring chosen."""
-    return status_view.map_status(_statuses(key, month, ds), _reasons(key, month, lang, ds), colour())
+def map_status(key: tuple, ds: Dataset, month: str, lang: str) -> mapview.MapStatus:
+    """The map's status payload: statuses, reasons in ``lang`` (published for the browser to fetch
+    once: every rerun checks the file is still there) and the colouring chosen."""
+    url = mapview.publish_reasons(_reasons_json(key, month, lang, ds))
+    return status_view.map_status(_statuses(key, month, ds), _reasons(key, month, lang, ds), colour(), url)
 
 
 def _view(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> View:

@@ -233,10 +233,22 @@ window.zqmap = (function () {
   var cluster = L.markerClusterGroup({showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 40,
     chunkedLoading: true, iconCreateFunction: clusterIcon});
   cluster.addTo({{ this._parent.get_name() }});
-  // ``status``: {mode, s: each row's status (an index of D.status_keys), r: each row's reasons} or null.
+  // ``status``: {mode, s: each row's status (an index of D.status_keys), and the reasons: r, one per
+  // row, or u, the URL of every project's (fetched once per month and language)} or null.
+  var reasonDocs = {};
+  function reasonsOf(status) {
+    if (!status || !status.u) return Promise.resolve(null);
+    if (!reasonDocs[status.u]) {
+      reasonDocs[status.u] = fetch(status.u).then(function (r) { return r.json(); })
+        .catch(function () { delete reasonDocs[status.u]; return null; });  // popups without the why
+    }
+    return reasonDocs[status.u];
+  }
   function fill(group, sector, rows, status) {
     setMode(status ? status.mode : 'sector');
-    group.zqReady = ready.then(function () { return draw(group, sector, rows, status); }, failed);
+    group.zqReady = Promise.all([ready, reasonsOf(status)]).then(function (got) {
+      return draw(group, sector, rows, status, got[1]);
+    }, failed);
     return group.zqReady;
   }
   // The colouring (sector or status): the legend follows; markers and cluster rings follow as the groups redraw.
@@ -260,11 +272,12 @@ window.zqmap = (function () {
     }
     throw err;
   }
-  function draw(group, sector, rows, status) {
+  function draw(group, sector, rows, status, reasons) {
     var markers = new Array(rows.length);
     for (var i = 0; i < rows.length; i++) {
       (function (f, i) {
-        var st = status ? D.status_keys[status.s[i]] : null, why = status ? status.r[i] : '';
+        var st = status ? D.status_keys[status.s[i]] : null;
+        var why = !status ? '' : status.r ? status.r[i] : reasons ? reasons[rows[i]] : '';
         var m = L.marker([f.y, f.x], {icon: icon(f, st), riseOnHover: true, zqSector: f.s, zqStatus: st});
         m.bindTooltip(f.n, {direction: 'right'});
         m.on('click', function () {
@@ -508,13 +521,28 @@ class MapStatus:
     status: Sequence[str]
     reasons: Sequence[str]
     by_status: bool = False
+    reasons_url: str | None = None  # every project's reasons, published (:func:`publish_reasons`)
 
     def payload(self, rows: np.ndarray) -> dict:
         codes = {k: i for i, k in enumerate(STATUSES)}
         status = np.asarray(self.status, dtype=object)[rows] if len(rows) else []
-        reasons = np.asarray(self.reasons, dtype=object)[rows] if len(rows) else []
-        return {"mode": "status" if self.by_status else "sector", "s": [codes[k] for k in status],
-                "r": [_esc(r) for r in reasons]}
+        out: dict = {"mode": "status" if self.by_status else "sector", "s": [codes[k] for k in status]}
+        if self.reasons_url:  # the browser fetches them once: a rerun sends a status code per project
+            out["u"] = self.reasons_url
+        else:
+            out["r"] = [_esc(r) for r in (np.asarray(self.reasons, dtype=object)[rows] if len(rows) else [])]
+        return out
+
+
+def reasons_json(reasons: Sequence[str]) -> str:
+    """Every project's reasons, escaped, as script-safe JSON (for :func:`publish_reasons`)."""
+    return script_json([_esc(r) for r in reasons])
+
+
+def publish_reasons(text: str) -> str | None:
+    """Serve :func:`reasons_json`'s text from the cache (named by its hash); ``None`` if it cannot be
+    written (the groups then carry the reasons inline)."""
+    return cache.publish_json("reasons", text, keep=32)
 
 
 def base_fingerprint(ds: Dataset) -> str:

@@ -65,9 +65,10 @@ def reasons_texts(statuses: pd.DataFrame, lang: str) -> list[str]:
     return [st.reasons_text(r, lang, sep) for r in statuses["reasons"]]
 
 
-def map_status(statuses: pd.DataFrame, reasons: list[str], colour: str) -> MapStatus:
-    """What the map's project groups carry: status and reasons per project, and the colouring."""
-    return MapStatus(statuses["status"].tolist(), reasons, by_status=colour == "status")
+def map_status(statuses: pd.DataFrame, reasons: list[str], colour: str, reasons_url: str | None = None) -> MapStatus:
+    """What the map's project groups carry: status and reasons per project (or the URL the browser
+    fetches the reasons from), and the colouring."""
+    return MapStatus(statuses["status"].tolist(), reasons, by_status=colour == "status", reasons_url=reasons_url)
 
 
 def report_of(view: View, month: str, statuses: pd.DataFrame, rows: np.ndarray) -> Report:
