@@ -21,6 +21,7 @@ from zqmap import (
     app_paint,
     app_panel,
     app_progress,
+    app_status,
     assets,
     map_edit,
     mapview,
@@ -48,13 +49,16 @@ STORE = os.environ.get("ZQMAP_STORE") or None
 AS_OF = os.environ.get("ZQMAP_AS_OF") or None
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)  # a store's months: the as-of slider goes back and forth
 def cached_dataset(data_dir: str, stamp: str, store: str | None, store_stamp: str, as_of: str | None) -> Dataset:
-    """Loaded once per version of the files and of the store's log (the stamps change when they change)."""
-    return state.load(data_dir, store=store, as_of=as_of)
+    """Loaded once per version of the files and of the store's log (the stamps change when they change);
+    with a store, the state is laid over the plan loaded once for its version."""
+    if store is None:
+        return state.load(data_dir)
+    return state.load(cached_dataset(data_dir, stamp, None, "", None), store=store, as_of=as_of)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def cached_digest(key: tuple, lang: str) -> summary.Digest:
     """Per-project arrays for the summaries, built once per data version and language."""
     ds = cached_dataset(*key)
@@ -66,7 +70,11 @@ def dataset_key(lang: str) -> tuple:
     stamp = fingerprint(DATA_DIR)
     if STORE:
         try:
-            return str(DATA_DIR), stamp, STORE, state.version(STORE), AS_OF
+            version = state.version(STORE)
+            months = cached_dataset(str(DATA_DIR), stamp, None, "", None).plan_months
+            return str(DATA_DIR), stamp, STORE, version, app_status.replay_month(months, AS_OF)
+        except RegisterError:  # main() shows the plan's problems
+            pass
         except StoreError as exc:
             st.warning(md_text(t("store_unavailable", lang, problem=exc.problems[0].brief)))
     return str(DATA_DIR), stamp, None, "", None
@@ -101,6 +109,7 @@ def init_state_from_url(months: tuple[str, ...]) -> None:
     init_language()
     st.session_state.w_basemap = params.get("basemap") if params.get("basemap") in mapview.BASEMAPS else "none"
     set_widgets(flt, months)
+    app_status.init_from_url(params, flt, months)
     st.session_state._initialised = True
 
 
@@ -112,6 +121,7 @@ def set_widgets(flt: Filter, months: tuple[str, ...]) -> None:
     st.session_state.w_townships = list(flt.townships)
     st.session_state.w_precisions = list(flt.precisions)
     st.session_state.w_text = flt.text
+    app_status.set_widgets(flt)
 
 
 def filter_from_widgets(ds: Dataset) -> Filter:
@@ -172,7 +182,7 @@ def show_problems(problems, lang: str) -> None:
     st.caption(f"{t('data_dir', lang)}: {DATA_DIR}")
 
 
-def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
+def show_map(ds: Dataset, rows: np.ndarray, lang: str, status: mapview.MapStatus | None = None) -> dict | None:
     absent = assets.missing()
     if absent:  # the page goes on without the map: filters, summary, table and exports still work
         st.warning(t("map_assets_missing", lang, n=len(absent)))
@@ -180,7 +190,7 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
     options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
-    return st_map.show(ds, rows, options, key=app_move.MAP_KEY, extra=app_move.map_groups(options))
+    return st_map.show(ds, rows, options, key=app_move.MAP_KEY, extra=app_move.map_groups(options), status=status)
 
 
 def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
@@ -196,7 +206,7 @@ def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
         st.dataframe(summary.sector_table(digest.by_sector(rows), lang), hide_index=True)
     with right:
         st.subheader(t("timeline", lang))
-        st.vega_lite_chart(*summary.timeline_chart(digest.timeline(rows), [s.colour for s in SECTORS.values()]),
+        st.vega_lite_chart(*summary.timeline_view(digest, rows, [s.colour for s in SECTORS.values()]),
                            width="stretch", height=260)
         st.caption(t("timeline_caption", lang, n=digest.undated_count(rows)))
 
@@ -266,28 +276,34 @@ def main() -> None:
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
+    month = app_status.as_of(ds.plan_months, bool(key[2]), AS_OF)  # status is as of this month
     if key[2]:  # the store in use, and the month it is shown as of
-        shown = ds.projects.attrs.get("store", key[2]) + (f" · {t('as_of', lang, month=AS_OF)}" if AS_OF else "")
+        shown = ds.projects.attrs.get("store", key[2]) + f" · {t('as_of', lang, month=month)}"
         st.caption(md_text(t("report_store", lang, store=shown)))
     sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
+    app_status.sidebar_controls(ds, lang, bool(key[2]), month)  # as of, colour by, status, date precision
     app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
-    flt = filter_from_widgets(ds)
-    st.query_params.from_dict({**flt.to_params(), "lang": lang,
+    flt = app_status.filter_with(filter_from_widgets(ds))
+    st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     digest = cached_digest(key, lang)
-    rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
+    statuses = app_status.statuses(key, ds, month)
+    rows = digest.sorted_rows(mask(ds.projects, flt, statuses["status"]))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
-    clicked = show_map(ds, rows, lang)
+    clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
     show_counts(digest, rows, lang)
-    # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it over)
-    view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())))
+    # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it
+    # over); another as-of month or colouring is
+    view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())), app_status.colour(), month)
     if not app_paint.rest_now(view, clicked, lang):  # the map first; the rest on the next run
         return
     show_summary(digest, rows, lang)
+    app_status.sections(ds, flt, statuses, rows, month, lang)  # counts by status, late lists, rates
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan
         app_progress.show(key[2], cached_dataset(str(DATA_DIR), key[1], None, "", None), ds, rows, lang)
     show_downloads(ds, flt, rows, lang)
+    app_status.report_downloads(ds, flt, rows, month, lang)
 
 
 main()

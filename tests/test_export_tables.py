@@ -117,3 +117,22 @@ def test_csv_cells_cannot_become_formulas(make_register):
     text = render(View.of(ds, Filter(), "zh"), "csv").decode("utf-8-sig")
     row = text.splitlines()[1]
     assert "'=HYPERLINK" in row and "'+1+2" in row
+
+
+def test_exports_mark_implied_dates():
+    """The tabular exports say how each due month is known, and mark implied months with ≈."""
+    import csv
+
+    from zqmap.register import load
+
+    ds = load()
+    view = View.of(ds, Filter(date_precisions=("implied",)), "zh")
+    text = render(view, "csv").decode("utf-8-sig")
+    header = text.splitlines()[0].split(",")
+    assert "时间依据" in header and "时间依据代码" in header
+    rows = list(csv.DictReader(text.splitlines()))
+    implied = [r for r in rows if r["时间依据代码"] == "implied"]
+    assert implied and all("≈" in r["时间节点"] for r in implied)
+    stated = View.of(ds, Filter(date_precisions=("stated",), include_undated=False), "en")
+    rows = list(csv.DictReader(render(stated, "csv").decode("utf-8-sig").splitlines()))
+    assert rows and all(r["due_precision_label"] for r in rows)

@@ -110,3 +110,29 @@ def test_bundled_industry_subset(dataset):
     assert len(industry) == (dataset.projects["sector"] == "industry").sum() > 10
     names = " ".join(industry["name_zh"])
     assert "箕山" in names and "星荣" in names
+
+
+def test_status_and_date_precision_filters(dataset):
+    from zqmap import status
+
+    projects = dataset.projects
+    months = dataset.plan_months
+    frame = status.status_frame(projects, "2024-06", months)
+    flt = Filter(statuses=("late", "at_risk"))
+    keep = mask(projects, flt, frame["status"])
+    assert keep.tolist() == frame["status"].isin(["late", "at_risk"]).tolist() and 0 < keep.sum() < len(projects)
+    with pytest.raises(ValueError, match="statuses"):
+        mask(projects, flt)  # a status is as of a month: the caller must give it
+    assert (mask(projects.assign(status=frame["status"]), flt) == keep).all()
+    implied = mask(projects, Filter(date_precisions=("implied",)))
+    assert implied.tolist() == [any(m["date_precision"] == "implied" for m in ms) for ms in projects["milestones"]]
+    # Month range, kind and precision hold for the same milestone.
+    both = mask(projects, Filter(date_precisions=("stated",), month_to="2024-05", kinds=("operational",)))
+    assert both.tolist() == [any(m["date_precision"] == "stated" and m["month"] <= "2024-05" and m["kind"] == "operational"
+                                 for m in ms) for ms in projects["milestones"]]
+    params = Filter(statuses=("late",), date_precisions=("implied", "derived")).to_params()
+    assert params == {"dateprec": "implied,derived", "status": "late"}
+    assert Filter.from_params({**params, "status": "late,bogus,late"}) == Filter(statuses=("late",),
+                                                                                date_precisions=("implied", "derived"))
+    with pytest.raises(ValueError):
+        Filter(statuses=("red",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from unittest import mock
 
@@ -12,6 +13,7 @@ import streamlit_folium
 from streamlit_folium import st_folium
 
 from zqmap import mapview, st_map
+from zqmap.escape import script_json
 
 
 def plain_st_folium_args(ds, rows, options: mapview.MapOptions, key: str = "map") -> dict:
@@ -61,7 +63,7 @@ def test_rows_reach_the_component(dataset):
     options = mapview.MapOptions(lang="en")
     industry = np.flatnonzero(dataset.projects["sector"].to_numpy() == "industry")
     args = st_map.component_args(dataset, industry, options)
-    assert f"window.zqmap.fill(feature_group_feature_group_1, \"industry\", {industry.tolist()})".replace(" ", "") \
+    assert f"window.zqmap.fill(feature_group_feature_group_1, \"industry\", {industry.tolist()}, null)".replace(" ", "") \
         in args["feature_group"].replace(" ", "")
     assert f"Industry ({len(industry)})" in args["layer_control"]
 
@@ -112,3 +114,35 @@ def test_map_built_seam_st_folium_sends_selected_layers_once_built(dataset):
                      (Path(streamlit_folium.__file__).parent / "frontend" / "build").rglob("main*.js"))
     assert "selected_layers:Object.values(" in bundle  # the browser's value: always a list
     assert st_map.map_built({"last_object_clicked_popup": None, "selected_layers": []})
+
+
+def test_status_travels_with_the_groups_and_another_month_keeps_the_base(dataset):
+    """Statuses and the colouring are per rerun; another as-of month (a new fingerprint, nothing
+    moved) reuses the rendered base map, so the browser keeps its pan and zoom."""
+    from dataclasses import replace
+
+    options = mapview.MapOptions(lang="en")
+    n = len(dataset.projects)
+    status = mapview.MapStatus(["late"] * n, ["<b>why</b>"] * n, by_status=True)
+    industry = np.flatnonzero(dataset.projects["sector"].to_numpy() == "industry")
+    args = st_map.component_args(dataset, industry, options, status=status)
+    payload = {"mode": "status", "s": [2] * len(industry), "r": ["&lt;b&gt;why&lt;/b&gt;"] * len(industry)}
+    assert script_json(payload) in args["feature_group"]
+    later = replace(dataset, fingerprint=dataset.fingerprint + "+7@2024-06")
+    again = st_map.component_args(later, industry, options)
+    assert len(st_map._RENDERED) == 1
+    assert {k: v for k, v in again.items() if k not in st_map._PER_RERUN} == \
+        {k: v for k, v in args.items() if k not in st_map._PER_RERUN}
+    assert script_json(payload) not in again["feature_group"]
+
+
+def test_published_reasons_leave_the_groups_small(dataset):
+    """With the reasons published, a rerun sends one status code per project and the URL."""
+    n = len(dataset.projects)
+    reasons = ["计划 2024-03 开工 <逾期>"] * n
+    text = mapview.reasons_json(reasons)
+    assert json.loads(text)[0] == "计划 2024-03 开工 &lt;逾期&gt;"
+    status = mapview.MapStatus(["on_track"] * n, reasons, reasons_url="/app/static/cache/reasons-x.json")
+    args = st_map.component_args(dataset, np.arange(n), mapview.MapOptions(), status=status)
+    assert '"u":"/app/static/cache/reasons-x.json"' in args["feature_group"]
+    assert "逾期" not in args["feature_group"] and '"r":' not in args["feature_group"]

@@ -95,3 +95,18 @@ def test_digest_keeps_unplanned_months_only_when_selected(dataset):
     assert "2025-03" in digest.timeline(np.arange(len(projects))).index
     assert "2025-03" not in digest.timeline(np.arange(1, len(projects))).index
     assert digest.timeline(np.arange(0)).to_numpy().sum() == 0
+
+
+def test_timeline_draws_implied_months_apart(dataset):
+    """Implied months (a year's task, counted as December) are counted apart and drawn pale, with a legend."""
+    digest = summary.Digest(dataset.projects, "en", dataset.plan_months)
+    rows = np.arange(len(dataset.projects))
+    firm, implied = digest.timeline(rows, implied=False), digest.timeline(rows, implied=True)
+    assert (firm + implied).equals(digest.timeline(rows))
+    n_implied = sum(m["date_precision"] == "implied" for ms in dataset.projects["milestones"] for m in ms)
+    assert int(implied.to_numpy().sum()) == n_implied > 0
+    data, spec = summary.timeline_view(digest, rows, ["#000"] * 5)
+    labels = spec["encoding"]["opacity"]["scale"]["domain"]
+    assert spec["encoding"]["opacity"]["scale"]["range"] == [1.0, summary.IMPLIED_OPACITY]
+    assert int(data.loc[data["d"] == labels[1], "n"].sum()) == n_implied
+    assert int(data["n"].sum()) == int(digest.timeline(rows).to_numpy().sum())

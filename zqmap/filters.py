@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 
 from zqmap.register import valid_month
-from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import DATE_PRECISIONS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS, STATUSES
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,11 @@ class Filter:
       count.
     - ``include_undated``: keep projects that have no milestone at all (unless
       ``kinds`` is set: asking for a kind of milestone asks for projects that have one).
+    - ``date_precisions``: keep projects with a milestone whose month is known
+      this way (``stated``, ``derived``, ``implied``; :data:`zqmap.vocab.DATE_PRECISIONS`);
+      it combines with the month range and kinds: the same milestone must match all three.
+    - ``statuses``: keep projects whose status as of the month shown
+      (:mod:`zqmap.status`) is one of these; :func:`mask` needs the statuses for it.
     - ``text``: case-insensitive substring of names, places, notes, in zh or en.
     """
 
@@ -45,9 +50,11 @@ class Filter:
     townships: tuple[str, ...] = ()
     precisions: tuple[str, ...] = ()
     text: str = ""
+    date_precisions: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("sectors", "kinds", "townships", "precisions"):
+        for name in _TUPLES:
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple([value] if isinstance(value, str) else value))
@@ -57,7 +64,7 @@ class Filter:
                 raise ValueError(f"{name}: {value!r} is not a month YYYY-MM")
         if self.month_from and self.month_to and self.month_from > self.month_to:
             raise ValueError(f"month range is empty: {self.month_from} is after {self.month_to}")
-        for name, vocab in (("sectors", SECTORS), ("kinds", MILESTONE_KINDS), ("precisions", PRECISION_BY_KEY)):
+        for name, vocab in _VOCABS.items():
             unknown = [v for v in getattr(self, name) if v not in vocab]
             if unknown:
                 raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(vocab)}")
@@ -93,19 +100,20 @@ class Filter:
         so a stale or hand-edited link still opens.
 
         >>> Filter.from_params({"sector": "industry,bogus", "to": "2024-06"})
-        Filter(sectors=('industry',), month_from=None, month_to='2024-06', include_undated=True, kinds=(), townships=(), precisions=(), text='')
+        Filter(sectors=('industry',), month_from=None, month_to='2024-06', include_undated=True, kinds=(), townships=(), precisions=(), text='', date_precisions=(), statuses=())
+        >>> Filter.from_params({"status": "late,at_risk", "dateprec": "implied"}).to_params()
+        {'dateprec': 'implied', 'status': 'late,at_risk'}
         """
         kwargs: dict = {}
-        vocab = {"sectors": SECTORS, "kinds": MILESTONE_KINDS, "precisions": PRECISION_BY_KEY}
         for f in fields(cls):
             raw = params.get(_PARAM_NAMES[f.name])
             if raw is None:
                 continue
             raw = str(raw)
-            if f.name in ("sectors", "kinds", "precisions", "townships"):
-                items = tuple(x for x in raw.split(",") if x)
-                if f.name in vocab:
-                    items = tuple(x for x in items if x in vocab[f.name])
+            if f.name in _TUPLES:
+                items = tuple(dict.fromkeys(x for x in raw.split(",") if x))
+                if f.name in _VOCABS:
+                    items = tuple(x for x in items if x in _VOCABS[f.name])
                 kwargs[f.name] = items
             elif f.name == "include_undated":
                 kwargs[f.name] = raw not in ("0", "false", "no")
@@ -126,12 +134,27 @@ class Filter:
 _PARAM_NAMES = {
     "sectors": "sector", "month_from": "from", "month_to": "to", "include_undated": "undated",
     "kinds": "kind", "townships": "township", "precisions": "precision", "text": "q",
+    "date_precisions": "dateprec", "statuses": "status",
 }
+_TUPLES = ("sectors", "kinds", "townships", "precisions", "date_precisions", "statuses")
+_VOCABS = {"sectors": SECTORS, "kinds": MILESTONE_KINDS, "precisions": PRECISION_BY_KEY,
+           "date_precisions": DATE_PRECISIONS, "statuses": STATUSES}
 
 
-def mask(projects: gpd.GeoDataFrame, flt: Filter) -> np.ndarray:
-    """A boolean array: which rows of ``projects`` the filter keeps."""
+def mask(projects: gpd.GeoDataFrame, flt: Filter, status=None) -> np.ndarray:
+    """A boolean array: which rows of ``projects`` the filter keeps.
+
+    ``status``: each project's status key (aligned with ``projects``, e.g. the ``status``
+    column of :func:`zqmap.status.status_frame`); needed, with no ``status`` column in
+    ``projects``, when ``flt.statuses`` is set (a status is as of a month: the caller says which).
+    """
     keep = np.ones(len(projects), dtype=bool)
+    if flt.statuses:
+        if status is None:
+            if "status" not in projects.columns:
+                raise ValueError("a status filter needs the projects' statuses as of a month (zqmap.status)")
+            status = projects["status"]
+        keep &= np.isin(np.asarray(status, dtype=object), flt.statuses)
     if flt.sectors:
         keep &= projects["sector"].isin(flt.sectors).to_numpy()
     if flt.townships:
@@ -141,20 +164,22 @@ def mask(projects: gpd.GeoDataFrame, flt: Filter) -> np.ndarray:
     if flt.text.strip():
         needle = flt.text.strip().casefold()
         keep &= projects["search_text"].str.contains(needle, regex=False).to_numpy()
-    if flt.kinds or flt.month_from or flt.month_to or not flt.include_undated:
+    if flt.kinds or flt.month_from or flt.month_to or not flt.include_undated or flt.date_precisions:
         keep &= _time_mask(projects, flt)
     return keep
 
 
 def _time_mask(projects: gpd.GeoDataFrame, flt: Filter) -> np.ndarray:
     lo, hi = flt.month_from or "0000-00", flt.month_to or "9999-99"
-    kinds = set(flt.kinds)
+    kinds, precs = set(flt.kinds), set(flt.date_precisions)
     out = np.empty(len(projects), dtype=bool)
-    for i, (months, kinds_of) in enumerate(zip(projects["months"], projects["kinds"])):
+    precisions = projects["date_precisions"] if precs else projects["months"]  # unused without a precision filter
+    for i, (months, kinds_of, precs_of) in enumerate(zip(projects["months"], projects["kinds"], precisions)):
         if not months:
-            out[i] = flt.include_undated and not kinds
+            out[i] = flt.include_undated and not kinds and not precs
             continue
-        out[i] = any(lo <= m <= hi and (not kinds or k in kinds) for m, k in zip(months, kinds_of))
+        out[i] = any(lo <= m <= hi and (not kinds or k in kinds) and (not precs or p in precs)
+                     for m, k, p in zip(months, kinds_of, precs_of))
     return out
 
 

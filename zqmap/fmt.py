@@ -90,13 +90,33 @@ def quantity_text(quantities: list[dict], lang: str, sep: str = "; ") -> str:
     return sep.join(quantity(q, lang) for q in quantities)
 
 
+IMPLIED_MARK = "≈"  # before a month the text does not give (a year's task, counted as December)
+
+
+def month_text(m: dict) -> str:
+    """A milestone's month, marked ``≈`` when it is implied (``date_precision: implied``).
+
+    >>> month_text({"month": "2024-12", "date_precision": "implied"}), month_text({"month": "2024-03"})
+    ('≈2024-12', '2024-03')
+    """
+    return (IMPLIED_MARK if m.get("date_precision") == "implied" else "") + m["month"]
+
+
+def has_implied(milestone_lists) -> bool:
+    """Whether any milestone of these projects has an implied month (an export then explains ``≈``)."""
+    return any(m.get("date_precision") == "implied" for ms in milestone_lists for m in ms)
+
+
 def milestone(m: dict, lang: str, note: bool = True) -> str:
     """One milestone: ``2024-03 投产/运营（3月投产达效）``; the English note falls back to the Chinese one.
+    An implied month is marked (:func:`month_text`).
 
     >>> milestone({"month": "2024-03", "kind": "start", "note": "开工", "note_en": None}, "en")
     '2024-03 start of works (开工)'
+    >>> milestone({"month": "2024-12", "kind": "complete", "date_precision": "implied"}, "zh")
+    '≈2024-12 建成'
     """
-    text = f"{m['month']} {MILESTONE_KINDS[m['kind']].label(lang)}"
+    text = f"{month_text(m)} {MILESTONE_KINDS[m['kind']].label(lang)}"
     body = (m.get("note_en") if lang == "en" else None) or m.get("note") or ""
     if note and body:
         text += f"（{body}）" if lang == "zh" else f" ({body})"

@@ -341,6 +341,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hist_field_level": ("级别", "Level"),
     "hist_field_type": ("类型", "Type"),
     "hist_field_annual_plan_cny": ("年度计划投资", "Annual planned investment"),
+    # status in the app (zqmap.app_status): as-of slider, colour by, status and date-precision filters, report
+    "as_of_month": ("截至月份", "As of month"),
+    "colour_by": ("着色依据", "Colour by"),
+    "colour_by_sector": ("领域", "sector"),
+    "colour_by_status": ("状态（红黄绿灯）", "status"),
+    "date_precision": ("时间依据", "Date precision"),
+    "report_download": ("调度表（截至 {month}，当前筛选）", "Monthly report (as of {month}, current filter)"),
+    "report_xlsx": ("调度表 Excel", "Report (Excel)"),
+    "report_pdf": ("调度表 PDF", "Report (PDF)"),
+    "implied_note": ("≈ 年度任务，原文未给月份，按年底计", "≈ year's task: no month in the text, counted as December"),
 }
 
 

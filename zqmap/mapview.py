@@ -40,7 +40,7 @@ from zqmap.escape import script_json
 from zqmap.fmt import last_updated, milestone, precision_legend, quantity
 from zqmap.i18n import t
 from zqmap.register import Dataset
-from zqmap.vocab import NEUTRAL_COLOUR, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import NEUTRAL_COLOUR, PRECISION_BY_KEY, SECTORS, STATUSES
 
 BASEMAPS = ("none", "osm", "gaode", "tianditu")
 MAP_BACKGROUND = layers.MAP_BACKGROUND
@@ -83,11 +83,14 @@ def _store_meta(lang: str) -> dict:
     return {
         "lang": lang,
         "sectors": {k: {"c": s.colour, "g": s.glyph, "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
+        "statuses": {k: {"c": s.colour, "l": _esc(s.label(lang))} for k, s in STATUSES.items()},
+        "status_keys": list(STATUSES),
+        "mode": "sector",
         "precisions": {k: {"l": p.label(lang), "st": p.style} for k, p in PRECISION_BY_KEY.items()},
         "neutral": {"c": NEUTRAL_COLOUR, "g": "", "sh": "circle"},
         "styles": [[precision, _esc(text)] for _, precision, text in precision_legend(lang)],
         "labels": {k: t(k, lang) for k in ("place", "precision", "milestones", "quantities", "source", "id",
-                                          "no_date", "summary_field", "last_updated")},
+                                          "no_date", "summary_field", "last_updated", "status")},
         "approx": {k: t("precision_note", lang, what=p.label(lang)) for k, p in PRECISION_BY_KEY.items() if p.approximate},
     }
 
@@ -146,6 +149,7 @@ _STORE_JS = """
 .zq-popup table { border-collapse: collapse; font-size: 12px; }
 .zq-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
 .zq-popup .zq-approx { color: #a04000; font-style: italic; }
+.zq-popup .zq-why { color: #444; font-size: 11px; }
 .zq-popup .zq-id { color: #888; font-size: 11px; margin-top: 4px; }
 .zq-legend { background: rgba(255,255,255,.92); padding: 4px 7px; border-radius: 4px; font-size: 11px; line-height: 17px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
 .zq-legend svg { vertical-align: middle; margin-right: 4px; width: 16px; height: 16px; }
@@ -165,23 +169,32 @@ window.zqmap = (function () {
     hexagon: '<path d="M7 3 L19 3 L25 13 L19 23 L7 23 L1 13 Z"/>',
     triangle: '<path d="M13 2 L25 23.5 L1 23.5 Z"/>'
   };
-  // A marker: the sector's colour and shape (or D.neutral), drawn in its precision's style.
-  function svg(sector, precision) {
+  // A marker: the sector's shape and glyph in the sector's colour (or ``colour``: a status's;
+  // D.neutral for legend examples), drawn in its precision's style.
+  function svg(sector, precision, colour) {
     var s = typeof sector === 'string' ? D.sectors[sector] : sector, style = D.precisions[precision].st;
-    var hollow = style !== 'filled';
-    var fill = hollow ? '#ffffff' : s.c, text = hollow ? s.c : '#ffffff';
+    var c = colour || s.c, hollow = style !== 'filled';
+    var fill = hollow ? '#ffffff' : c, text = hollow ? c : '#ffffff';
     var dash = style === 'dashed' ? ' stroke-dasharray="3 2"' : '';
-    return '<svg width="26" height="26" viewBox="0 0 26 26"><g fill="' + fill + '" stroke="' + s.c +
+    return '<svg width="26" height="26" viewBox="0 0 26 26"><g fill="' + fill + '" stroke="' + c +
       '" stroke-width="2.5"' + dash + '>' + SHAPES[s.sh] + '</g><text x="13" y="17.5" text-anchor="middle" ' +
       'font-size="12" font-weight="bold" fill="' + text + '">' + s.g + '</text></svg>';
   }
-  function icon(f, number) {
-    var html = svg(f.s, f.p);
-    return L.divIcon({html: html, className: 'zq-marker zq-' + f.s + ' zq-prec-' + f.p,
+  // The colour a project is drawn in: its status's when colouring by status, else its sector's.
+  function colourOf(f, status) {
+    return D.mode === 'status' && status ? D.statuses[status].c : D.sectors[f.s].c;
+  }
+  function icon(f, status) {
+    var html = svg(f.s, f.p, colourOf(f, status));
+    return L.divIcon({html: html, className: 'zq-marker zq-' + f.s + ' zq-prec-' + f.p + (status ? ' zq-st-' + status : ''),
                       iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12], tooltipAnchor: [12, 0]});
   }
-  function popup(f) {
+  function popup(f, status, why) {
     var L_ = D.labels, rows = '';
+    if (status) {
+      rows += '<tr class="zq-status"><td>' + L_.status + '</td><td><b style="color:' + D.statuses[status].c + '">' +
+        D.statuses[status].l + '</b>' + (why ? '<div class="zq-why">' + why + '</div>' : '') + '</td></tr>';
+    }
     rows += '<tr><td>' + L_.place + '</td><td>' + f.pl + '</td></tr>';
     var prec = D.precisions[f.p].l;
     if (D.approx[f.p]) { prec += '<div class="zq-approx">' + D.approx[f.p] + '</div>'; }
@@ -194,7 +207,7 @@ window.zqmap = (function () {
     if (f.up) { rows += '<tr><td>' + L_.last_updated + '</td><td>' + f.up + '</td></tr>'; }
     var el = document.createElement('div');
     el.className = 'zq-popup';
-    el.innerHTML = '<h4>' + svg(f.s, f.p).replace('<svg ', '<svg style="vertical-align:middle;width:18px;height:18px" ') +
+    el.innerHTML = '<h4>' + svg(f.s, f.p, colourOf(f, status)).replace('<svg ', '<svg style="vertical-align:middle;width:18px;height:18px" ') +
       ' ' + f.n + '</h4><div class="zq-other">' + f.o + ' · ' + D.sectors[f.s].l + '</div><table>' + rows +
       '</table><div class="zq-id">' + L_.id + ': ' + f.id + '</div>';
     return el;
@@ -202,13 +215,18 @@ window.zqmap = (function () {
   // One cluster group for all sectors, so projects at the same place cluster
   // together; each sector's FeatureGroup adds/removes its markers on add/remove
   // (layer control, filter changes).
+  // Its ring: the share of each sector (or, colouring by status, of each status) among its markers.
   function clusterIcon(cluster) {
-    var counts = {}, total = 0, stops = [], at = 0;
-    cluster.getAllChildMarkers().forEach(function (m) { counts[m.options.zqSector] = (counts[m.options.zqSector] || 0) + 1; total++; });
-    Object.keys(D.sectors).forEach(function (k) {
+    var counts = {}, total = 0, stops = [], at = 0, byStatus = D.mode === 'status';
+    var keys = byStatus ? D.status_keys : Object.keys(D.sectors), vocab = byStatus ? D.statuses : D.sectors;
+    cluster.getAllChildMarkers().forEach(function (m) {
+      var k = byStatus ? m.options.zqStatus : m.options.zqSector;
+      counts[k] = (counts[k] || 0) + 1; total++;
+    });
+    keys.forEach(function (k) {
       if (!counts[k]) return;
       var next = at + 360 * counts[k] / total;
-      stops.push(D.sectors[k].c + ' ' + at.toFixed(1) + 'deg ' + next.toFixed(1) + 'deg');
+      stops.push(vocab[k].c + ' ' + at.toFixed(1) + 'deg ' + next.toFixed(1) + 'deg');
       at = next;
     });
     var size = total < 10 ? 34 : total < 100 ? 40 : 48;
@@ -218,10 +236,32 @@ window.zqmap = (function () {
   var cluster = L.markerClusterGroup({showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 40,
     chunkedLoading: true, iconCreateFunction: clusterIcon});
   cluster.addTo({{ this._parent.get_name() }});
-  function fill(group, sector, rows) {
-    group.zqReady = ready.then(function () { return draw(group, sector, rows); }, failed);
+  // ``status``: {mode, s: each row's status (an index of D.status_keys), and the reasons: r, one per
+  // row, or u, the URL of every project's (fetched once per month and language)} or null.
+  var reasonDocs = {};
+  function reasonsOf(status) {
+    if (!status || !status.u) return Promise.resolve(null);
+    if (!reasonDocs[status.u]) {
+      reasonDocs[status.u] = fetch(status.u).then(function (r) { return r.json(); })
+        .catch(function () { delete reasonDocs[status.u]; return null; });  // popups without the why
+    }
+    return reasonDocs[status.u];
+  }
+  function fill(group, sector, rows, status) {
+    setMode(status ? status.mode : 'sector');
+    group.zqReady = Promise.all([ready, reasonsOf(status)]).then(function (got) {
+      return draw(group, sector, rows, status, got[1]);
+    }, failed);
     return group.zqReady;
   }
+  // The colouring (sector or status): the legend follows; markers and cluster rings follow as the groups redraw.
+  var legends = [];
+  function setMode(mode) {
+    if (D.mode === mode) return;
+    D.mode = mode;
+    legends.forEach(function (fn) { fn(); });
+  }
+  function onMode(fn) { legends.push(fn); }
   // The project data did not load (missing file, old browser): say so on the map, once; the app
   // around the map (filters, summary, table, exports) does not depend on it.
   var failedShown = false;
@@ -235,17 +275,19 @@ window.zqmap = (function () {
     }
     throw err;
   }
-  function draw(group, sector, rows) {
+  function draw(group, sector, rows, status, reasons) {
     var markers = new Array(rows.length);
     for (var i = 0; i < rows.length; i++) {
       (function (f, i) {
-        var m = L.marker([f.y, f.x], {icon: icon(f), riseOnHover: true, zqSector: f.s});
+        var st = status ? D.status_keys[status.s[i]] : null;
+        var why = !status ? '' : status.r ? status.r[i] : reasons ? reasons[rows[i]] : '';
+        var m = L.marker([f.y, f.x], {icon: icon(f, st), riseOnHover: true, zqSector: f.s, zqStatus: st});
         m.bindTooltip(f.n, {direction: 'right'});
         m.on('click', function () {
-          if (!m.getPopup()) { m.bindPopup(popup(f), {maxWidth: 380}); m.openPopup(); }
+          if (!m.getPopup()) { m.bindPopup(popup(f, st, why), {maxWidth: 380}); m.openPopup(); }
         });
         markers[i] = m;
-        if (f.ln) { L.polyline(f.ln, {color: D.sectors[f.s].c, weight: 4, opacity: .8}).bindTooltip(f.n).addTo(group); }
+        if (f.ln) { L.polyline(f.ln, {color: colourOf(f, st), weight: 4, opacity: .8}).bindTooltip(f.n).addTo(group); }
       })(D.features[rows[i]], i);
     }
     group.zqMarkers = markers;
@@ -270,7 +312,7 @@ window.zqmap = (function () {
       flushing = false;
     });
   }
-  return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster};
+  return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster, onMode: onMode};
 })();
 {% endmacro %}
 """
@@ -300,15 +342,16 @@ class ProjectRows(Macro):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-window.zqmap.fill({{ this._parent.get_name() }}, {{ this.sector_json }}, {{ this.rows_json }});
+window.zqmap.fill({{ this._parent.get_name() }}, {{ this.sector_json }}, {{ this.rows_json }}, {{ this.status_json }});
 {% endmacro %}
 """)
 
-    def __init__(self, sector: str, rows: Sequence[int]):
+    def __init__(self, sector: str, rows: Sequence[int], status: dict | None = None):
         super().__init__()
         self._name = "ProjectRows"
         self.sector_json = script_json(sector)
         self.rows_json = script_json([int(r) for r in rows])
+        self.status_json = script_json(status)
 
 
 class Legend(Macro):
@@ -319,20 +362,42 @@ class Legend(Macro):
 {% macro script(this, kwargs) %}
 (function () {
   var legend = L.control({position: 'bottomleft'});
-  legend.onAdd = function () {
-    var div = L.DomUtil.create('div', 'zq-legend');
-    var D = window.zqmap.data, html = '<details open><summary class="zq-legend-title">' + {{ this.title }} + '</summary>';
-    Object.keys(D.sectors).forEach(function (k) { html += '<div>' + window.zqmap.svg(k, D.styles[0][0]) + D.sectors[k].l + '</div>'; });
+  var div = null, open = true;
+  function content() {
+    var D = window.zqmap.data, first = D.styles[0][0];
+    var html = '<details' + (open ? ' open' : '') + '><summary class="zq-legend-title">' + {{ this.title }} + '</summary>';
+    if (D.mode === 'status') {  // colour: the status; shape and glyph: the sector
+      D.status_keys.forEach(function (k) {
+        html += '<div class="zq-legend-status" data-status="' + k + '">' + window.zqmap.svg(D.neutral, first, D.statuses[k].c) +
+          D.statuses[k].l + '</div>';
+      });
+      Object.keys(D.sectors).forEach(function (k, i) {
+        var s = D.sectors[k], shape = {c: D.neutral.c, g: s.g, sh: s.sh};
+        html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + window.zqmap.svg(shape, first) + s.l + '</div>';
+      });
+    } else {
+      Object.keys(D.sectors).forEach(function (k) { html += '<div>' + window.zqmap.svg(k, first) + D.sectors[k].l + '</div>'; });
+    }
     D.styles.forEach(function (s, i) {
       html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + window.zqmap.svg(D.neutral, s[0]) + s[1] + '</div>';
     });
     {{ this.layers }}.forEach(function (l, i) {
       html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + l[0] + l[1] + '</div>';
     });
-    div.innerHTML = html + '</details>';
+    return html + '</details>';
+  }
+  legend.onAdd = function () {
+    div = L.DomUtil.create('div', 'zq-legend');
+    div.innerHTML = content();
     L.DomEvent.disableClickPropagation(div);
     return div;
   };
+  window.zqmap.onMode(function () {
+    if (!div) return;
+    var d = div.querySelector('details');
+    open = !d || d.open;
+    div.innerHTML = content();
+  });
   legend.addTo({{ this._parent.get_name() }});
 })();
 {% endmacro %}
@@ -446,8 +511,47 @@ def _add_basemaps(m: folium.Map, options: MapOptions) -> None:
 # Project layers
 
 
-def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh") -> list[folium.FeatureGroup]:
-    """One FeatureGroup per sector drawing the given rows (positions in ``ds.projects``)."""
+@dataclass(frozen=True, eq=False)
+class MapStatus:
+    """Each project's status as of a month, for the markers' popups (and colours, with ``by_status``).
+
+    ``status`` and ``reasons`` are aligned with ``ds.projects``: a key of
+    :data:`zqmap.vocab.STATUSES` and the reasons in words (plain text; escaped here).
+    It travels with the project groups, so a new month or colouring redraws the
+    markers without rebuilding the base map.
+    """
+
+    status: Sequence[str]
+    reasons: Sequence[str]
+    by_status: bool = False
+    reasons_url: str | None = None  # every project's reasons, published (:func:`publish_reasons`)
+
+    def payload(self, rows: np.ndarray) -> dict:
+        codes = {k: i for i, k in enumerate(STATUSES)}
+        status = np.asarray(self.status, dtype=object)[rows] if len(rows) else []
+        out: dict = {"mode": "status" if self.by_status else "sector", "s": [codes[k] for k in status]}
+        if self.reasons_url:  # the browser fetches them once: a rerun sends a status code per project
+            out["u"] = self.reasons_url
+        else:
+            out["r"] = [_esc(r) for r in (np.asarray(self.reasons, dtype=object)[rows] if len(rows) else [])]
+        return out
+
+
+def reasons_json(reasons: Sequence[str]) -> str:
+    """Every project's reasons, escaped, as script-safe JSON (for :func:`publish_reasons`)."""
+    return script_json([_esc(r) for r in reasons])
+
+
+def publish_reasons(text: str) -> str | None:
+    """Serve :func:`reasons_json`'s text from the cache (named by its hash); ``None`` if it cannot be
+    written (the groups then carry the reasons inline)."""
+    return cache.publish_json("reasons", text, keep=32)
+
+
+def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh",
+                   status: MapStatus | None = None) -> list[folium.FeatureGroup]:
+    """One FeatureGroup per sector drawing the given rows (positions in ``ds.projects``), with their
+    status in the popups (and as their colour) if ``status`` is given."""
     rows = np.asarray(list(rows), dtype=int)
     sectors = ds.projects["sector"].to_numpy()[rows] if len(rows) else np.array([], dtype=object)
     groups = []
@@ -455,16 +559,17 @@ def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh") -> list[f
         chosen = rows[sectors == key]
         label = f"{sector.label(lang)} ({len(chosen)})"
         fg = Group(name=_esc(label), overlay=True, control=True, show=True)
-        ProjectRows(key, chosen.tolist()).add_to(fg)
+        ProjectRows(key, chosen.tolist(), status.payload(chosen) if status is not None else None).add_to(fg)
         groups.append(fg)
     return groups
 
 
 def full_map(ds: Dataset, rows: Iterable[int], options: MapOptions,
-             js_urls: Iterable[str] | None = None, css_urls: Iterable[str] | None = None) -> folium.Map:
+             js_urls: Iterable[str] | None = None, css_urls: Iterable[str] | None = None,
+             status: MapStatus | None = None) -> folium.Map:
     """Base map with the project layers and a layer control, for standalone use (data inline)."""
     m = base_map(ds, options.lang, options, js_urls, css_urls, inline=True)
-    for fg in project_layers(ds, rows, options.lang):
+    for fg in project_layers(ds, rows, options.lang, status):
         fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m

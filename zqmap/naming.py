@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from zqmap.filters import Filter
 from zqmap.i18n import t
-from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import DATE_PRECISIONS, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS, STATUSES
 
 
 def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = None) -> str:
@@ -39,6 +39,11 @@ def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = 
         parts.append(t("township", lang) + colon + _join([names.get(x, x) for x in flt.townships], lang))
     if flt.precisions:
         parts.append(t("precision", lang) + colon + _join([PRECISION_BY_KEY[p].label(lang) for p in flt.precisions], lang))
+    if flt.date_precisions:
+        parts.append(t("date_precision", lang) + colon
+                     + _join([DATE_PRECISIONS[p].label(lang) for p in flt.date_precisions], lang))
+    if flt.statuses:
+        parts.append(t("status", lang) + colon + _join([STATUSES[s].label(lang) for s in flt.statuses], lang))
     if not flt.include_undated:
         parts.append(t("undated_excluded", lang))
     if flt.text.strip():
@@ -62,6 +67,10 @@ def export_filename(flt: Filter, fmt: str, slug: str) -> str:
         parts.append("+".join(flt.townships))
     if flt.precisions:
         parts.append("+".join(flt.precisions))
+    if flt.date_precisions:
+        parts.append("+".join(flt.date_precisions))
+    if flt.statuses:
+        parts.append("+".join(flt.statuses))
     if not flt.include_undated:
         parts.append("dated")
     if flt.text.strip():

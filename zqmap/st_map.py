@@ -67,11 +67,18 @@ _PER_RERUN = ("feature_group", "layer_control")
 
 
 def component_args(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions,
-                   key: str = "map", extra: Iterable[folium.FeatureGroup] = ()) -> dict[str, Any]:
+                   key: str = "map", extra: Iterable[folium.FeatureGroup] = (),
+                   status: mapview.MapStatus | None = None) -> dict[str, Any]:
     """The arguments ``st_folium`` would give its component for this base map and these rows
-    (and the ``extra`` groups, drawn after the projects: the move mode's)."""
+    (and the ``extra`` groups, drawn after the projects: the move mode's), coloured by ``status``
+    when given.
+
+    The base map is keyed by the plan alone (:func:`zqmap.map_edit.plan_fingerprint`): a store event
+    or another as-of month keeps it (the changed projects are laid over its records), and the
+    browser keeps the user's pan and zoom.
+    """
     base_key = BaseKey(str(ds.data_dir), map_edit.plan_fingerprint(ds), options, key)
-    groups = [*mapview.project_layers(ds, rows, options.lang), *extra]
+    groups = [*mapview.project_layers(ds, rows, options.lang, status), *extra]
     control = folium.LayerControl(collapsed=True)
     with _RENDERED_LOCK:
         rendered = _RENDERED.get(base_key)
@@ -123,8 +130,8 @@ def map_built(returned: dict | None) -> bool:
 
 
 def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map",
-         extra: Iterable[folium.FeatureGroup] = ()) -> dict | None:
+         extra: Iterable[folium.FeatureGroup] = (), status: mapview.MapStatus | None = None) -> dict | None:
     """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup;
     in the move mode also ``last_clicked``). ``st_folium``'s own callback keeps that value in
     ``st.session_state[key]`` too, where the next run reads it before the map is drawn."""
-    return _COMPONENT(**component_args(ds, rows, options, key, extra))
+    return _COMPONENT(**component_args(ds, rows, options, key, extra, status))

@@ -61,11 +61,14 @@ def check_as_of(as_of: str | None) -> None:
         raise StoreError([refusal("-", "as_of", f"{as_of!r} is not a month YYYY-MM (01-12)")])
 
 
-def load(data_dir: str | os.PathLike | None = None, store: str | os.PathLike | Store | None = None,
+def load(data_dir: str | os.PathLike | Dataset | None = None, store: str | os.PathLike | Store | None = None,
          as_of: str | None = None) -> Dataset:
-    """The plan in ``data_dir`` with the state from ``store`` (as reported for ``as_of``)."""
+    """The plan in ``data_dir`` (or the plan ``Dataset`` already loaded from it) with the state from
+    ``store`` (as reported for ``as_of``)."""
     check_as_of(as_of)
-    ds = register.load(data_dir)
+    ds = data_dir if isinstance(data_dir, Dataset) else register.load(data_dir)
+    if "last_seq" in ds.projects.columns:
+        raise ValueError("state.load() lays a store over the plan, not over a frame that has a store's state")
     if store is None:
         if as_of is not None:
             raise StoreError([refusal("-", "as_of", "needs a store (--store PATH or ZQMAP_STORE)")])

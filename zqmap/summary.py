@@ -59,6 +59,8 @@ class Digest:
         self._months = sorted(set(self.plan_months).union(pair_months))
         code = {m: k for k, m in enumerate(self._months)}
         self._pair_row = np.asarray(pair_rows, dtype=np.intp)
+        precisions = projects["date_precisions"] if "date_precisions" in projects.columns else projects["months"]
+        self._pair_implied = np.asarray([p == "implied" for ps in precisions for p in ps], dtype=bool)
         self._pair_cell = np.asarray([code[m] for m in pair_months], dtype=np.intp) * len(SECTORS) \
             + self._sector[self._pair_row] if pair_rows else np.zeros(0, dtype=np.intp)
         self._table: tuple[pd.DataFrame, pa.Table] | None = None
@@ -99,14 +101,18 @@ class Digest:
         """How many projects have no milestone at all."""
         return int(self._undated[np.asarray(rows, dtype=np.intp)].sum())
 
-    def timeline(self, rows: np.ndarray) -> pd.DataFrame:
+    def timeline(self, rows: np.ndarray, implied: bool | None = None) -> pd.DataFrame:
         """Milestones per month and sector; index = the plan's months (if given) plus any other month seen.
 
-        Projects with no date are not in it (see :meth:`undated_count`).
+        Projects with no date are not in it (see :meth:`undated_count`). ``implied``: only the
+        milestones whose month is implied (True), or only those stated or derived (False).
         """
         chosen = np.zeros(len(self.projects), dtype=bool)
         chosen[np.asarray(rows, dtype=np.intp)] = True
-        cells = self._pair_cell[chosen[self._pair_row]]
+        pick = chosen[self._pair_row]
+        if implied is not None:
+            pick &= self._pair_implied == implied
+        cells = self._pair_cell[pick]
         matrix = np.bincount(cells, minlength=len(self._months) * len(SECTORS)).reshape(len(self._months), -1)
         keep = [m in self.plan_months or matrix[k].any() for k, m in enumerate(self._months)]
         frame = pd.DataFrame(matrix[keep].astype(int), columns=[s.label(self.lang) for s in SECTORS.values()],
@@ -167,8 +173,16 @@ def timeline(projects: pd.DataFrame, lang: str, plan_months: Sequence[str] = ())
     return Digest(projects, lang, plan_months).timeline(_all(projects))
 
 
-def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFrame, dict]:
+IMPLIED_OPACITY = 0.35  # the timeline draws implied months (a year's task, counted as December) pale
+
+
+def timeline_chart(frame: pd.DataFrame, colours: list[str], implied: pd.DataFrame | None = None,
+                   labels: tuple[str, str] = ("", "")) -> tuple[pd.DataFrame, dict]:
     """(long data, Vega-Lite spec) of a stacked bar chart of :func:`timeline`, for ``st.vega_lite_chart``.
+
+    With ``implied`` (the same table for the milestones whose month is implied; ``frame``
+    then holds the stated and derived ones), implied milestones are stacked on top, pale
+    (:data:`IMPLIED_OPACITY`), with a legend naming both (``labels``: firm, implied).
 
     ``st.bar_chart`` builds an Altair chart and validates it against the Vega-Lite
     schema on every rerun (tens of ms); this spec is a few dicts.
@@ -176,13 +190,20 @@ def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFram
     >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 0]}, index=pd.Index(["2024-01", "2024-02"], name="m")), ["#000"])
     >>> data.to_dict("records")
     [{'m': '2024-01', 's': 'A', 'n': 1}]
+    >>> idx = pd.Index(["2024-11", "2024-12"], name="m")
+    >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 0]}, index=idx), ["#000"],
+    ...                             pd.DataFrame({"A": [0, 2]}, index=idx), ("stated", "implied"))
+    >>> data.to_dict("records"), spec["encoding"]["opacity"]["scale"]
+    ([{'m': '2024-11', 's': 'A', 'n': 1, 'd': 'stated'}, {'m': '2024-12', 's': 'A', 'n': 2, 'd': 'implied'}], {'domain': ['stated', 'implied'], 'range': [1.0, 0.35]})
     """
     months = [str(m) for m in frame.index]
+    if implied is not None:  # a month only implied milestones fall in is a month of the chart too
+        months = sorted({*months, *(str(m) for m in implied.index)})
     sectors = [str(c) for c in frame.columns]
-    counts = frame.to_numpy()
-    month_at, sector_at = np.nonzero(counts)  # row-major: month by month, sectors in order
-    data = pd.DataFrame({"m": np.asarray(months, dtype=object)[month_at],
-                         "s": np.asarray(sectors, dtype=object)[sector_at], "n": counts[month_at, sector_at]})
+    data = _long(frame, months, sectors)
+    if implied is not None:
+        data = pd.concat([data.assign(d=labels[0]), _long(implied, months, sectors).assign(d=labels[1])],
+                         ignore_index=True)
     spec = {
         "mark": {"type": "bar"},
         "encoding": {
@@ -194,7 +215,29 @@ def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFram
                       "scale": {"domain": sectors, "range": list(colours)}},
         },
     }
+    if implied is not None:
+        spec["encoding"]["opacity"] = {"field": "d", "type": "nominal", "title": None,
+                                       "scale": {"domain": list(labels), "range": [1.0, IMPLIED_OPACITY]},
+                                       "legend": {"orient": "bottom", "labelLimit": 240}}
+        spec["encoding"]["order"] = {"field": "d", "sort": "ascending" if labels[0] < labels[1] else "descending"}
     return data, spec
+
+
+def _long(frame: pd.DataFrame, months: list[str], sectors: list[str]) -> pd.DataFrame:
+    counts = frame.reindex(index=months, columns=sectors, fill_value=0).to_numpy()
+    month_at, sector_at = np.nonzero(counts)  # row-major: month by month, sectors in order
+    return pd.DataFrame({"m": np.asarray(months, dtype=object)[month_at],
+                         "s": np.asarray(sectors, dtype=object)[sector_at], "n": counts[month_at, sector_at]})
+
+
+def timeline_view(digest: Digest, rows: np.ndarray, colours: list[str]) -> tuple[pd.DataFrame, dict]:
+    """The app's timeline: stated and derived months solid, implied ones pale, legend in the digest's language."""
+    from zqmap.vocab import DATE_PRECISIONS
+
+    lang = digest.lang
+    firm = f"{DATE_PRECISIONS['stated'].label(lang)} / {DATE_PRECISIONS['derived'].label(lang)}"
+    return timeline_chart(digest.timeline(rows, implied=False), colours, digest.timeline(rows, implied=True),
+                          (firm, DATE_PRECISIONS["implied"].label(lang)))
 
 
 def undated_count(projects: pd.DataFrame) -> int:

@@ -20,7 +20,7 @@ import shapely
 from zqmap.export import View, exporter
 from zqmap.fmt import milestone_text, quantity_text
 from zqmap.i18n import t
-from zqmap.vocab import PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import DATE_PRECISIONS, PRECISION_BY_KEY, SECTORS
 
 COORD_DECIMALS = 6  # ~0.1 m: RFC 7946 §11.2 advises no more precision than needed
 
@@ -48,6 +48,8 @@ def flat_records(view: View) -> list[dict]:
             "precision_label": PRECISION_BY_KEY[p["precision"]].label(lang),
             "first_month": p["first_month"],
             "due_month": p["due_month"],
+            "due_precision": p["due_precision"],
+            "due_precision_label": DATE_PRECISIONS[p["due_precision"]].label(lang) if p["due_precision"] else None,
             "milestones_text": milestone_text(p["milestones"], lang),
             "investment_cny": None if pd.isna(p["investment_cny"]) else float(p["investment_cny"]),
             "quantities_text": quantity_text(p["quantities"], lang),
@@ -77,6 +79,7 @@ _HEADERS_ZH = {
     "sector_label": "领域", "category": "类别", "township": "乡镇代码", "township_name": "乡镇",
     "place": "地点代码", "place_zh": "地点", "place_en": "地点（英文）", "precision": "精度代码",
     "precision_label": "位置精度", "first_month": "最早节点", "due_month": "最迟节点",
+    "due_precision": "时间依据代码", "due_precision_label": "时间依据",
     "milestones_text": "时间节点", "investment_cny": "总投资（元）", "quantities_text": "主要指标",
     "summary": "说明", "source_ref": "出处（章节/条目）", "lon": "经度（WGS84）", "lat": "纬度（WGS84）",
 }

@@ -28,7 +28,7 @@ from zqmap.export.briefing.table import (
     table_rows,
 )
 from zqmap.export.tables import flat_records
-from zqmap.fmt import format_yi, label_sep
+from zqmap.fmt import format_yi, has_implied, label_sep
 from zqmap.i18n import t
 from zqmap.naming import describe
 from zqmap.vocab import Status
@@ -68,7 +68,8 @@ def draw_notes(fig: Figure, rect: Rect, top: float, view: View, fonts: Fonts, si
         fig_text(fig, rect.x, y, "\n".join(lines), fonts, size, bold=True, color="#9c2a00", va="top", linespacing=LINE)
         y -= len(lines) * line + 0.06
     what = describe(view.flt, lang, view.township_names())
-    bottom_lines = [fonts.wrap(view.heading(k), rect.w * 72, size - 0.5) for k in ("export_source", "schematic_note")]
+    notes = [view.heading(k) for k in ("export_source", "schematic_note")] + _implied(view)
+    bottom_lines = [fonts.wrap(text, rect.w * 72, size - 0.5) for text in notes]
     reserved = sum(len(b) for b in bottom_lines) * (size - 0.5) * LINE / 72 + 0.08
     room = max(1, int((y - rect.y - reserved) / line))
     lines = fonts.wrap(t("export_filters", lang, what=what), rect.w * 72, size, max_lines=room)
@@ -77,6 +78,11 @@ def draw_notes(fig: Figure, rect: Rect, top: float, view: View, fonts: Fonts, si
     for block in reversed(bottom_lines):
         fig_text(fig, rect.x, yb, "\n".join(block), fonts, size - 0.5, color=MUTED, va="bottom", linespacing=LINE)
         yb += len(block) * (size - 0.5) * LINE / 72 + 0.03
+
+
+def _implied(view: View) -> list[str]:
+    """The note explaining ``≈`` (an implied month), when a selected project has one."""
+    return [t("implied_note", view.lang)] if has_implied(view.selected["milestones"]) else []
 
 
 # --------------------------------------------------------------------------
@@ -131,8 +137,8 @@ def table_pages(view: View, fonts: Fonts, first_page_no: int, total: int, pages:
         draw_header(fig, view, fonts, f"{view.heading('export_title')} — {title}", (first_page_no + i, total))
         fig_text(fig, 0.35, PAGE_SIZE[1] - 0.86, fonts.ellipsize(what, 10.9 * 72, 7.5), fonts, 7.5, va="top")
         draw_table(fig, TABLE_PAGE, columns, rows, fonts, size)
-        fig_text(fig, 0.35, 0.14, f"{view.heading('export_source')}　{t('schematic_note', lang)}", fonts, 6.5,
-                  color=MUTED, va="bottom")
+        footer = "　".join([view.heading("export_source"), t("schematic_note", lang), *_implied(view)])
+        fig_text(fig, 0.35, 0.14, footer, fonts, 6.5, color=MUTED, va="bottom")
         figs.append(fig)
     return figs
 
