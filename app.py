@@ -19,13 +19,13 @@ import streamlit as st
 from zqmap import app_auth, assets, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
-from zqmap.filters import Filter, mask
+from zqmap.filters import TEXT_LIMIT, Filter, mask
 from zqmap.i18n import DEFAULT_LANG, LANGS, t
-from zqmap.naming import describe, export_filename
+from zqmap.naming import describe, export_filename, link_notes
 from zqmap.paths import default_data_dir
 from zqmap.register import Dataset, RegisterError, fingerprint
 from zqmap.store import StoreError
-from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
@@ -81,22 +81,33 @@ def init_language() -> None:
         st.session_state.w_lang = lang if lang in LANGS else DEFAULT_LANG
 
 
-def init_state_from_url(months: tuple[str, ...]) -> None:
+def init_state_from_url(ds: Dataset) -> None:
     """On a session's first run (and the first after broken data), set the widgets
-    from the URL's query parameters; ``months`` are the plan's months."""
+    from the URL's query parameters (a repeated one merged, a month clamped to the plan's)."""
     if st.session_state.get("_initialised"):
         return
     params = st.query_params.to_dict()
-    flt = Filter.from_params(params)
+    flt, notes = Filter.parse_params({k: st.query_params.get_all(k) for k in st.query_params}, ds.plan_months,
+                                     ds.township_ids())
     init_language()
     st.session_state.w_basemap = params.get("basemap") if params.get("basemap") in mapview.BASEMAPS else "none"
-    set_widgets(flt, months)
+    set_widgets(flt, ds.plan_months)
+    st.session_state._url_notes = (flt, notes)  # said in the caption while the filter is the link's
     st.session_state._initialised = True
+
+
+def months_key() -> str:
+    """The month slider's key: a new one whenever Reset or the URL sets it, so that it is set
+    through its value= (a range) and never also through Session State."""
+    return f"w_months_{st.session_state.get('_months_v', 0)}"
 
 
 def set_widgets(flt: Filter, months: tuple[str, ...]) -> None:
     st.session_state.w_sectors = list(flt.sectors)
-    st.session_state.w_months = (flt.month_from or months[0], flt.month_to or months[-1])
+    st.session_state.w_cats = list(flt.categories)
+    st.session_state._url_notes = (None, ())
+    st.session_state._months_v = st.session_state.get("_months_v", 0) + 1
+    st.session_state._months_value = (flt.month_from or months[0], flt.month_to or months[-1])
     st.session_state.w_undated = flt.include_undated
     st.session_state.w_kinds = list(flt.kinds)
     st.session_state.w_townships = list(flt.townships)
@@ -105,7 +116,7 @@ def set_widgets(flt: Filter, months: tuple[str, ...]) -> None:
 
 
 def filter_from_widgets(ds: Dataset) -> Filter:
-    lo, hi = st.session_state.w_months
+    lo, hi = st.session_state.get(months_key(), st.session_state._months_value)
     months, townships = ds.plan_months, ds.township_ids()
     return Filter(
         sectors=tuple(st.session_state.w_sectors),
@@ -116,6 +127,7 @@ def filter_from_widgets(ds: Dataset) -> Filter:
         townships=tuple(x for x in st.session_state.w_townships if x in townships),
         precisions=tuple(st.session_state.w_precisions),
         text=st.session_state.w_text,
+        categories=tuple(st.session_state.w_cats),
     )
 
 
@@ -140,9 +152,10 @@ def sidebar(ds: Dataset, lang: str) -> None:
         st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                        format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
-        months = ds.plan_months
-        st.select_slider(t("month_range", lang), options=list(months), key="w_months",
-                         value=(months[0], months[-1]))  # a range: without value= reruns return one month
+        st.multiselect(t("category", lang), list(CATEGORIES), key="w_cats",
+                       format_func=lambda k: CATEGORIES[k].label(lang), placeholder=t("all", lang))
+        st.select_slider(t("month_range", lang), options=list(ds.plan_months), key=months_key(),
+                         value=st.session_state._months_value)  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
                        format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
@@ -150,7 +163,7 @@ def sidebar(ds: Dataset, lang: str) -> None:
                        placeholder=t("all", lang))
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
                        format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
-        st.text_input(t("search", lang), key="w_text", max_chars=100)
+        st.text_input(t("search", lang), key="w_text", max_chars=TEXT_LIMIT, help=t("text_cut", lang, n=TEXT_LIMIT))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
                      format_func=lambda k: t(f"basemap_{k}", lang))
@@ -259,7 +272,7 @@ def main() -> None:
         st.session_state._initialised = False
         st.query_params["lang"] = lang
         return
-    init_state_from_url(ds.plan_months)
+    init_state_from_url(ds)
     lang = st.session_state.w_lang
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
@@ -274,7 +287,9 @@ def main() -> None:
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
     digest = cached_digest(key, lang)
     rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
-    st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
+    url_flt, notes = st.session_state.get("_url_notes", (None, ()))
+    st.caption(md_text(" · ".join(x for x in (describe(flt, lang, ds.place_names(lang)),
+                                             link_notes(notes if flt == url_flt else (), lang)) if x)))
     clicked = show_map(ds, rows, lang)
     show_counts(digest, rows, lang)
     view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))

@@ -189,6 +189,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "report_store": ("进度数据：{store}", "Progress from: {store}"),
     "store_unavailable": ("进度数据无法读取，仅显示计划：{problem}", "The progress store cannot be read; showing the plan only: {problem}"),
     "report_no_store": ("无进度数据（仅计划）", "No progress store (plan only)"),
+    # uxdata (issue 11): link parameters that were dropped or changed, undated counts, register date, exports
+    "link_notes": ("链接参数：{what}", "From the link: {what}"),
+    "link_unknown": ("{param}={value} 无法识别，已忽略", "{param}={value} not known, ignored"),
+    "link_clamped": ("{param}={value} 超出计划年份，按 {to} 显示", "{param}={value} outside the plan year, shown as {to}"),
+    "link_cut": ("搜索词（{value}）超过 {to} 字，已截断", "search text ({value}) longer than {to} characters, cut"),
+    "text_cut": ("搜索词最多 {n} 字", "Search text: at most {n} characters"),
+    "category_filter": ("类别", "Category"),
 }
 
 

@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from zqmap.filters import Filter
+from zqmap.filters import Filter, ParamNote
 from zqmap.i18n import t
-from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 
 def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = None) -> str:
@@ -43,7 +43,23 @@ def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = 
         parts.append(t("undated_excluded", lang))
     if flt.text.strip():
         parts.append(t("text_is", lang, q=flt.text.strip()))
+    if flt.categories:
+        parts.append(t("category", lang) + colon + _join([CATEGORIES[c].label(lang) for c in flt.categories], lang))
     return sep.join(parts) if parts else t("no_filters", lang)
+
+
+def link_notes(notes: Sequence[ParamNote], lang: str) -> str:
+    """What a link's parameters lost or changed (:meth:`Filter.parse_params`), in words; empty if nothing.
+
+    >>> link_notes([ParamNote("sector", "mining", "unknown"), ParamNote("from", "2023-12", "clamped", "2024-01")], "en")
+    'From the link: sector=mining not known, ignored; from=2023-12 outside the plan year, shown as 2024-01'
+    """
+    if not notes:
+        return ""
+    sep = "；" if lang == "zh" else "; "
+    said = [t(f"link_{n.what}", lang, param=n.param, value=n.value if n.what != "cut" else n.value[:20] + "…",
+              to=n.to) for n in notes]
+    return t("link_notes", lang, what=sep.join(said))
 
 
 def _join(items: list[str], lang: str) -> str:
@@ -64,6 +80,8 @@ def export_filename(flt: Filter, fmt: str, slug: str) -> str:
         parts.append("+".join(flt.precisions))
     if not flt.include_undated:
         parts.append("dated")
+    if flt.categories:
+        parts.append("+".join(flt.categories))
     if flt.text.strip():
         parts.append("q" + hashlib.sha256(flt.text.strip().encode()).hexdigest()[:6])
     return "-".join(parts) + EXPORT_FORMATS[fmt].suffix

@@ -20,7 +20,7 @@ import pyarrow as pa
 from zqmap.filters import due_order
 from zqmap.fmt import amount_in_unit, format_yi, milestone_text, quantity_text
 from zqmap.i18n import t
-from zqmap.vocab import PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import PRECISION_BY_KEY, SECTORS, category_label
 
 
 class Digest:
@@ -210,6 +210,7 @@ def display_table(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         t("name", lang): projects[name].to_numpy(),
         t("sector", lang): [SECTORS[s].label(lang) for s in projects["sector"]],
+        t("category", lang): [category_label(c, lang) for c in projects["category"]],
         t("due_month", lang): projects["due_month"].fillna(t("no_date", lang)).to_numpy(),
         t("township", lang): projects[township].to_numpy(),
         t("place", lang): projects[place].to_numpy(),
@@ -230,7 +231,8 @@ def detail_table(row: pd.Series, lang: str) -> pd.DataFrame:
         precision += " — " + t("precision_note", lang, what=level.label(lang))
     items = [
         (t("name", lang), f"{row['name_zh']} / {row['name_en']}"),
-        (t("sector", lang), SECTORS[row["sector"]].label(lang) + (f" · {row['category']}" if row["category"] else "")),
+        (t("sector", lang), SECTORS[row["sector"]].label(lang)),
+        (t("category", lang), category_label(row["category"], lang)),
         (t("place", lang), f"{place} ({township})" if place != township else place),
         (t("precision", lang), precision),
         (t("milestones", lang), milestone_text(row["milestones"], lang, sep="\n") or t("no_date", lang)),

@@ -1,4 +1,4 @@
-"""The project's vocabularies: sectors, milestone kinds, precision levels (of places
+"""The project's vocabularies: sectors, categories, milestone kinds, precision levels (of places
 and of dates), match confidence, quantity kinds and export formats.
 
 Each fact is defined once here and imported everywhere else (the map, the
@@ -62,6 +62,43 @@ MILESTONE_KINDS: dict[str, Term] = _index(
     Term("operational", "投产/运营", "in operation"),
     Term("other", "其他节点", "other milestone"),
 )
+
+# A project's finer grouping (``category``, optional): the register accepts only these keys, and
+# the table, details, filters and exports show their labels, never the key. Grouped by sector.
+CATEGORIES: dict[str, Term] = _index(
+    Term("walnut", "核桃", "Walnut"),
+    Term("forsythia", "连翘", "Forsythia"),
+    Term("goat", "羊产业", "Goat & sheep farming"),
+    Term("tea", "茶叶", "Tea"),
+    Term("rural-revitalisation", "乡村振兴", "Rural revitalisation"),
+    Term("coal", "煤矿", "Coal mining"),
+    Term("iron", "铁矿及冶金", "Iron ore & ironmaking"),
+    Term("latex", "乳胶制品", "Latex products"),
+    Term("new-energy", "新能源（光伏、风电）", "New energy (solar, wind)"),
+    Term("pumped-storage", "抽水蓄能", "Pumped-storage hydropower"),
+    Term("quartz-pv", "石英砂及光伏制造", "Quartz sand & PV manufacturing"),
+    Term("culture-brand", "文化品牌", "Cultural brands"),
+    Term("red-tourism", "红色旅游", "Red tourism (revolutionary heritage)"),
+    Term("painting-base", "写生基地", "Sketching & art bases"),
+    Term("summer-resort", "休闲度假", "Leisure & summer resorts"),
+    Term("low-altitude", "低空经济", "Low-altitude flight"),
+    Term("city", "县城建设", "County town"),
+    Term("roads", "道路", "Roads"),
+    Term("railway", "铁路", "Railway"),
+    Term("power-grid", "电网", "Power grid"),
+    Term("education", "教育", "Education"),
+    Term("health", "医疗卫生", "Health care"),
+)
+
+
+def category_label(key: str, lang: str) -> str:
+    """A category's label in ``lang``; empty for a project without one.
+
+    >>> category_label("power-grid", "zh"), category_label("", "en")
+    ('电网', '')
+    """
+    return CATEGORIES[key].label(lang) if key else ""
+
 
 # How a marker is drawn for a precision level: every renderer (web map, briefing,
 # legends) reads ``Precision.style``. Filled markers are exact; hollow and

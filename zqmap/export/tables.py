@@ -20,7 +20,7 @@ import shapely
 from zqmap.export import View, exporter
 from zqmap.fmt import milestone_text, quantity_text
 from zqmap.i18n import t
-from zqmap.vocab import PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import PRECISION_BY_KEY, SECTORS, category_label
 
 COORD_DECIMALS = 6  # ~0.1 m: RFC 7946 §11.2 advises no more precision than needed
 
@@ -39,6 +39,7 @@ def flat_records(view: View) -> list[dict]:
             "sector": p["sector"],
             "sector_label": SECTORS[p["sector"]].label(lang),
             "category": p["category"],
+            "category_label": category_label(p["category"], lang),
             "township": p["township"],
             "township_name": p["township_zh"] if lang == "zh" else p["township_en"],
             "place": p["place"],
@@ -74,7 +75,7 @@ def _state_fields(p: pd.Series) -> dict:
 # Headers of the tabular exports, per language (machine keys stay in GeoJSON/GPKG).
 _HEADERS_ZH = {
     "no": "序号", "id": "编号", "name_zh": "名称", "name_en": "英文名称", "sector": "领域代码",
-    "sector_label": "领域", "category": "类别", "township": "乡镇代码", "township_name": "乡镇",
+    "sector_label": "领域", "category": "类别代码", "category_label": "类别", "township": "乡镇代码", "township_name": "乡镇",
     "place": "地点代码", "place_zh": "地点", "place_en": "地点（英文）", "precision": "精度代码",
     "precision_label": "位置精度", "first_month": "最早节点", "due_month": "最迟节点",
     "milestones_text": "时间节点", "investment_cny": "总投资（元）", "quantities_text": "主要指标",

@@ -1,0 +1,154 @@
+"""Issue 11, the data side of the app: links, Reset, categories, undated counts, selection, exports."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+from test_app import REPO, count_label, loaded, new_app, no_exception
+
+from zqmap.escape import md_text
+from zqmap.filters import TEXT_LIMIT
+from zqmap.i18n import t
+from zqmap.vocab import CATEGORIES, PRECISION_BY_KEY
+
+
+@pytest.fixture
+def bundled(monkeypatch):
+    from zqmap.paths import bundled_data_dir
+
+    monkeypatch.setenv("ZQMAP_DATA", str(bundled_data_dir()))
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+
+
+@pytest.fixture(scope="module")
+def ds():
+    from zqmap.register import load
+
+    return load()
+
+
+@pytest.fixture
+def warnings_on(monkeypatch):
+    """Streamlit's duplicated-default warning as a real server logs it: under a runtime, once per
+    process (re-armed here), and not switched off by any option."""
+    import logging
+    import types
+
+    from streamlit import config
+    from streamlit.elements.lib import policies
+
+    monkeypatch.setattr(policies, "runtime", types.SimpleNamespace(exists=lambda: True))
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    real = config.get_option
+    monkeypatch.setattr(config, "get_option", lambda key: False if key == "global.disableWidgetStateDuplicationWarning"
+                        else real(key))
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger(policies.__name__)
+    logger.addHandler(handler)
+    yield seen
+    logger.removeHandler(handler)
+
+
+def test_the_duplicated_default_warning_is_not_switched_off():
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert "disableWidgetStateDuplicationWarning" not in config.get("global", {})
+
+
+def test_no_duplicated_default_warning_from_a_link_and_reset(bundled, ds, warnings_on):
+    at = new_app()
+    for key, value in {"sector": "industry", "from": "2024-03", "to": "2024-06"}.items():
+        at.query_params[key] = value
+    loaded(at)
+    no_exception(at)
+    assert at.select_slider[0].value == ("2024-03", "2024-06")
+    at.multiselect(key="w_precisions").set_value(list(PRECISION_BY_KEY)).run()  # "Select all"
+    at.select_slider[0].set_value(("2024-02", "2024-05")).run()
+    next(b for b in at.button if b.label == t("reset", "zh")).click().run()
+    no_exception(at)
+    assert at.select_slider[0].value == (ds.plan_months[0], ds.plan_months[-1])
+    assert at.metric[0].label == count_label(ds)
+    at.select_slider[0].set_value(("2024-04", "2024-05")).run()  # the slider still works after Reset
+    assert at.metric[0].label == count_label(ds, {"from": "2024-04", "to": "2024-05"})
+    next(b for b in at.button if b.label == t("reset", "zh")).click().run()
+    assert at.metric[0].label == count_label(ds)
+    assert not [w for w in warnings_on if "Session State" in w], warnings_on
+
+
+# --- 11, 12: links ---------------------------------------------------------------------------------
+
+
+def test_a_month_outside_the_plan_is_clamped_so_slider_and_filter_agree(bundled, ds):
+    at = new_app()
+    at.query_params["from"] = "2023-12"
+    at.query_params["to"] = "2024-06"
+    loaded(at)
+    no_exception(at)
+    assert at.select_slider[0].value == ("2024-01", "2024-06")
+    assert at.metric[0].label == count_label(ds, {"to": "2024-06"})
+    assert at.query_params["to"] == "2024-06" and "from" not in at.query_params
+    caption = " ".join(c.value for c in at.caption)
+    assert md_text(t("link_clamped", "zh", param="from", value="2023-12", to="2024-01")) in caption, caption
+
+
+def test_repeated_parameters_are_merged_and_a_dropped_value_is_said(bundled, ds):
+    at = new_app()
+    at.query_params["sector"] = ["industry", "livelihood", "mining"]
+    loaded(at)
+    no_exception(at)
+    assert at.multiselect(key="w_sectors").value == ["industry", "livelihood"]
+    assert at.metric[0].label == count_label(ds, {"sector": "industry,livelihood"})
+    caption = " ".join(c.value for c in at.caption)
+    assert md_text(t("link_unknown", "zh", param="sector", value="mining")) in caption, caption
+    at.multiselect(key="w_sectors").set_value(["industry"]).run()  # another filter: the link's note goes
+    assert "mining" not in " ".join(c.value for c in at.caption)
+
+
+def test_a_long_search_text_is_cut_with_a_note_not_emptied(bundled, ds):
+    text = "核桃" + "x" * (TEXT_LIMIT + 20)
+    at = new_app()
+    at.query_params["q"] = text
+    loaded(at)
+    no_exception(at)
+    box = at.text_input(key="w_text")
+    assert box.value == text[:TEXT_LIMIT] and box.max_chars == TEXT_LIMIT
+    assert at.query_params["q"] == text[:TEXT_LIMIT]
+    caption = " ".join(c.value for c in at.caption)
+    assert md_text(t("link_cut", "zh", value=text[:20] + "…", to=TEXT_LIMIT)) in caption, caption
+
+
+# --- 4: categories ---------------------------------------------------------------------------------
+
+
+def test_category_filter_from_sidebar_and_url(bundled, ds):
+    at = loaded(new_app())
+    box = at.multiselect(key="w_cats")
+    assert box.options == [c.zh for c in CATEGORIES.values()]
+    box.set_value(["walnut", "new-energy"]).run()
+    no_exception(at)
+    assert at.query_params["cat"] == "walnut,new-energy"
+    n = int(ds.projects["category"].isin(["walnut", "new-energy"]).sum())
+    assert at.metric[0].label == t("n_of_total", "zh", n=n, total=len(ds.projects))
+    assert "核桃" in " ".join(c.value for c in at.caption)
+    shown = at.dataframe[-1].value
+    assert set(shown[t("category", "zh")]) == {"核桃", CATEGORIES["new-energy"].zh}
+
+    at = new_app()
+    at.query_params["cat"] = "coal"
+    loaded(at)
+    assert at.multiselect(key="w_cats").value == ["coal"]
+    assert at.metric[0].label == count_label(ds, {"cat": "coal"})
+
+
+def test_no_category_slug_is_shown_in_table_or_details(bundled, ds):
+    at = new_app()
+    at.query_params["lang"] = "en"
+    at.query_params["cat"] = "power-grid"
+    loaded(at)
+    shown = at.dataframe[-1].value
+    assert set(shown[t("category", "en")]) == {"Power grid"}
+    slugs = set(CATEGORIES)
+    cells = {str(v) for col in shown.columns for v in shown[col]}
+    assert not cells & slugs
