@@ -195,7 +195,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "link_clamped": ("{param}={value} 超出计划年份，按 {to} 显示", "{param}={value} outside the plan year, shown as {to}"),
     "link_cut": ("搜索词（{value}）超过 {to} 字，已截断", "search text ({value}) longer than {to} characters, cut"),
     "text_cut": ("搜索词最多 {n} 字", "Search text: at most {n} characters"),
-    "category_filter": ("类别", "Category"),
+    "no_point": ("原文未给地点，不给坐标", "no coordinates: the plan gives no site"),
 }
 
 

@@ -116,6 +116,9 @@ class Precision(Term):
     """A precision level of a location, with the marker style it is drawn in."""
 
     style: str = "filled"  # a key of MARKER_STYLES
+    # False: the site is not known, so data exports (GeoJSON, CSV, XLSX, GPKG) give no point (a null
+    # geometry, empty lon/lat) rather than the stand-in point the map and the briefing draw in ``style``.
+    exported_point: bool = True
 
     @property
     def approximate(self) -> bool:
@@ -127,7 +130,7 @@ PRECISIONS: tuple[Precision, ...] = (
     Precision("site", "确切位置", "exact site", style="filled"),
     Precision("village", "村庄", "village", style="filled"),
     Precision("township", "乡镇驻地", "township seat", style="hollow"),
-    Precision("county", "全县（位置未定）", "county-wide (site not known)", style="dashed"),
+    Precision("county", "全县（位置未定）", "county-wide (site not known)", style="dashed", exported_point=False),
 )
 PRECISION_BY_KEY: dict[str, Precision] = {p.key: p for p in PRECISIONS}
 PRECISION_RANK: dict[str, int] = {p.key: i for i, p in enumerate(PRECISIONS)}
