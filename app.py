@@ -186,22 +186,25 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
     return st_map.show(ds, rows, options, key="map")
 
 
-def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
+def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filter) -> None:
     c1, c2 = st.columns(2)
     c1.metric(t("n_of_total", lang, n=len(rows), total=len(digest.projects)), t("n_projects", lang, n=len(rows)))
+    if note := summary.undated_notes((flt.month_from, flt.month_to), len(rows), digest.undated_count(rows), lang)[0]:
+        c1.caption(note)
     c2.metric(t("total_investment", lang), summary.format_yi(digest.total_investment(rows), lang) or "—")
 
 
-def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
+def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filter) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("summary", lang))
         st.dataframe(summary.sector_table(digest.by_sector(rows), lang), hide_index=True)
     with right:
         st.subheader(t("timeline", lang))
-        st.vega_lite_chart(*summary.timeline_chart(digest.timeline(rows), [s.colour for s in SECTORS.values()]),
+        span = (flt.month_from, flt.month_to)
+        st.vega_lite_chart(*summary.timeline_chart(digest.timeline(rows), [s.colour for s in SECTORS.values()], span),
                            width="stretch", height=260)
-        st.caption(t("timeline_caption", lang, n=digest.undated_count(rows)))
+        st.caption(summary.undated_notes(span, len(rows), digest.undated_count(rows), lang)[1])
 
 
 def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, clicked_id: str | None) -> None:
@@ -291,7 +294,7 @@ def main() -> None:
     st.caption(md_text(" · ".join(x for x in (describe(flt, lang, ds.place_names(lang)),
                                              link_notes(notes if flt == url_flt else (), lang)) if x)))
     clicked = show_map(ds, rows, lang)
-    show_counts(digest, rows, lang)
+    show_counts(digest, rows, lang, flt)
     view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
     built = clicked is None or st_map.map_built(clicked)  # None: no map (its files are missing)
     painted = st.session_state.get("_first_paint")  # when this map's first paint was sent, until it is built
@@ -315,7 +318,7 @@ def main() -> None:
         st.session_state._rest_view = view
         st.caption(t("updating", lang))
         st.rerun()
-    show_summary(digest, rows, lang)
+    show_summary(digest, rows, lang, flt)
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     show_downloads(ds, flt, rows, lang)
 

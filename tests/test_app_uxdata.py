@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 
+import pyarrow as pa
 import pytest
 from test_app import REPO, count_label, loaded, new_app, no_exception
 
 from zqmap.escape import md_text
-from zqmap.filters import TEXT_LIMIT
+from zqmap.filters import TEXT_LIMIT, Filter
 from zqmap.i18n import t
+from zqmap.summary import OUTSIDE_RANGE_COLOUR
 from zqmap.vocab import CATEGORIES, PRECISION_BY_KEY
 
 
@@ -152,3 +155,39 @@ def test_no_category_slug_is_shown_in_table_or_details(bundled, ds):
     slugs = set(CATEGORIES)
     cells = {str(v) for col in shown.columns for v in shown[col]}
     assert not cells & slugs
+
+
+# --- 5: undated projects under a month range -----------------------------------------------------
+
+
+def test_with_a_month_range_the_counts_and_timeline_say_how_many_are_undated(bundled, ds):
+    from zqmap.filters import mask
+
+    at = new_app()
+    at.query_params["from"] = "2024-03"
+    at.query_params["to"] = "2024-05"
+    loaded(at)
+    no_exception(at)
+    keep = mask(ds.projects, Filter(month_from="2024-03", month_to="2024-05"))
+    shown = ds.projects[keep]
+    undated = int(sum(1 for ms in shown["months"] if not ms))
+    assert undated and at.checkbox(key="w_undated").value is True  # "include undated" stays on
+    captions = [c.value for c in at.caption]
+    assert t("n_shown_undated", "zh", n=len(shown), u=undated) in captions, captions
+    assert t("timeline_caption_range", "zh", a="2024-03", b="2024-05", n=len(shown), u=undated) in captions
+    chart = at.get("vega_lite_chart")[0].proto
+    spec = json.loads(chart.spec)
+    assert spec["encoding"]["color"]["condition"] == {"test": "datum.out", "value": OUTSIDE_RANGE_COLOUR}
+    data = pa.ipc.open_stream(chart.data.data).read_all().to_pandas() if chart.data.data else None
+    if data is None:  # newer Streamlit sends the data as a named dataset
+        data = pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pandas()
+    outside = data[data["out"]]["m"]
+    assert len(outside) and not outside.between("2024-03", "2024-05").any()
+    assert data[~data["out"]]["m"].between("2024-03", "2024-05").all()
+
+
+def test_without_a_month_range_no_undated_note_next_to_the_count(bundled, ds):
+    at = loaded(new_app())
+    assert not any(c.value.startswith("显示 ") for c in at.caption)
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["color"]["condition"]["test"] == "datum.out"

@@ -49,7 +49,7 @@ def test_geojson_has_a_null_geometry_for_a_county_wide_project(view):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_csv_and_xlsx_leave_lon_lat_empty_and_say_why(view, lang):
     view = View(view.dataset, view.flt, view.selected, lang)
-    no_site, sited = _counts(view)
+    no_site, _ = _counts(view)
     heads = ("编号", "经度（WGS84）", "纬度（WGS84）", "位置精度") if lang == "zh" else ("id", "lon", "lat",
                                                                                  "precision_label")
     rows = list(csv.DictReader(io.StringIO(render(view, "csv").decode("utf-8-sig"))))

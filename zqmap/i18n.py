@@ -195,6 +195,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "link_clamped": ("{param}={value} 超出计划年份，按 {to} 显示", "{param}={value} outside the plan year, shown as {to}"),
     "link_cut": ("搜索词（{value}）超过 {to} 字，已截断", "search text ({value}) longer than {to} characters, cut"),
     "text_cut": ("搜索词最多 {n} 字", "Search text: at most {n} characters"),
+    "n_shown_undated": ("显示 {n} 个，其中 {u} 个未定时间", "{n} shown, {u} of them undated"),
+    "timeline_caption_range": ("按节点月份统计；{a} 至 {b} 以外的月份为灰色。显示的 {n} 个项目中 {u} 个未定时间，不在图中。",
+                               "Milestones per month; months outside {a} to {b} in grey. {n} shown, {u} of them "
+                               "undated (not in the chart)."),
+    "plan_start": ("年初", "the start"),
+    "plan_end": ("年底", "the end"),
     "no_point": ("原文未给地点，不给坐标", "no coordinates: the plan gives no site"),
 }
 

@@ -167,15 +167,21 @@ def timeline(projects: pd.DataFrame, lang: str, plan_months: Sequence[str] = ())
     return Digest(projects, lang, plan_months).timeline(_all(projects))
 
 
-def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFrame, dict]:
+def timeline_chart(frame: pd.DataFrame, colours: list[str], span: tuple[str | None, str | None] = (None, None)
+                   ) -> tuple[pd.DataFrame, dict]:
     """(long data, Vega-Lite spec) of a stacked bar chart of :func:`timeline`, for ``st.vega_lite_chart``.
 
+    ``span`` is the chosen month range (``None``: open): bars of months outside it are grey
+    (their milestones belong to shown projects, outside the range asked for).
     ``st.bar_chart`` builds an Altair chart and validates it against the Vega-Lite
     schema on every rerun (tens of ms); this spec is a few dicts.
 
-    >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 0]}, index=pd.Index(["2024-01", "2024-02"], name="m")), ["#000"])
+    >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 2]}, index=pd.Index(["2024-01", "2024-02"], name="m")), ["#000"],
+    ...                             span=("2024-02", None))
     >>> data.to_dict("records")
-    [{'m': '2024-01', 's': 'A', 'n': 1}]
+    [{'m': '2024-01', 's': 'A', 'n': 1, 'out': True}, {'m': '2024-02', 's': 'A', 'n': 2, 'out': False}]
+    >>> spec["encoding"]["color"]["condition"]
+    {'test': 'datum.out', 'value': '#d0d0d0'}
     """
     months = [str(m) for m in frame.index]
     sectors = [str(c) for c in frame.columns]
@@ -183,6 +189,8 @@ def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFram
     month_at, sector_at = np.nonzero(counts)  # row-major: month by month, sectors in order
     data = pd.DataFrame({"m": np.asarray(months, dtype=object)[month_at],
                          "s": np.asarray(sectors, dtype=object)[sector_at], "n": counts[month_at, sector_at]})
+    lo, hi = span[0] or "0000-00", span[1] or "9999-99"
+    data["out"] = [not lo <= m <= hi for m in data["m"]]
     spec = {
         "mark": {"type": "bar"},
         "encoding": {
@@ -191,10 +199,33 @@ def timeline_chart(frame: pd.DataFrame, colours: list[str]) -> tuple[pd.DataFram
             "y": {"field": "n", "type": "quantitative", "stack": True, "title": None},
             "color": {"field": "s", "type": "nominal", "title": None,
                       "legend": {"orient": "bottom", "columns": 3, "labelLimit": 160},
-                      "scale": {"domain": sectors, "range": list(colours)}},
+                      "scale": {"domain": sectors, "range": list(colours)},
+                      "condition": {"test": "datum.out", "value": OUTSIDE_RANGE_COLOUR}},
         },
     }
     return data, spec
+
+
+OUTSIDE_RANGE_COLOUR = "#d0d0d0"  # the timeline's bars of months outside the chosen range
+
+
+def undated_notes(span: tuple[str | None, str | None], shown: int, undated: int, lang: str) -> tuple[str, str]:
+    """(under the counts, under the timeline): how many of the shown projects have no date.
+
+    With a month range chosen the undated projects are shown (when "include undated" is on) although
+    no month of theirs is in the range: say so next to the count, and under the chart which months
+    are grey. Without a range the count needs no note.
+
+    >>> undated_notes(("2024-03", None), 15, 12, "en")[0]
+    '15 shown, 12 of them undated'
+    >>> undated_notes((None, None), 88, 21, "en")
+    ('', 'Milestones per month; 21 more projects have no date.')
+    """
+    if not (span[0] or span[1]):
+        return "", t("timeline_caption", lang, n=undated)
+    a, b = span[0] or t("plan_start", lang), span[1] or t("plan_end", lang)
+    return (t("n_shown_undated", lang, n=shown, u=undated) if undated else "",
+            t("timeline_caption_range", lang, a=a, b=b, n=shown, u=undated))
 
 
 def undated_count(projects: pd.DataFrame) -> int:
