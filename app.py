@@ -16,7 +16,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, assets, mapview, st_map, state, summary
+from zqmap import app_auth, assets, mapview, selection, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import TEXT_LIMIT, Filter, mask
@@ -30,6 +30,7 @@ from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_B
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
+EXPORT_COLUMNS = 3  # export buttons per row: seven in one row (or four at 1024 px) cut "Download GeoPackage" short
 MAP_WAIT_S = 20  # a session's first paint: the rest follows once the map is built, or after this long
 
 
@@ -208,14 +209,15 @@ def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filte
 
 
 def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, clicked_id: str | None) -> None:
+    # The latest of a row selection and a marker click, kept on the project across filter changes.
+    selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(), clicked_id)
     st.subheader(t("table", lang))
     if not len(rows):
         st.info(t("no_match", lang))
         return
-    event = st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun",
-                         selection_mode="single-row", key="w_table")
-    picked = [r for r in (event.selection.rows if event is not None else []) if r < len(rows)]
-    position = int(rows[picked[0]]) if picked else digest.position.get(clicked_id)
+    st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun", selection_mode="single-row",
+                 key="w_table")
+    position = digest.position.get(st.session_state[selection.SELECTED])
     st.subheader(t("details", lang))
     if position is None or not np.any(rows == position):
         st.caption(t("select_project", lang))
@@ -231,8 +233,9 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
     def view() -> View:  # built when a file is asked for: the rows main() already filtered and sorted
         return View(ds, flt, ds.projects.iloc[rows], lang)
 
-    cols = st.columns(len(EXPORT_FORMATS))
-    for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
+    items = list(EXPORT_FORMATS.items())  # rows of EXPORT_COLUMNS: every label is shown whole, in both languages
+    cols = [c for i in range(0, len(items), EXPORT_COLUMNS) for c in st.columns(EXPORT_COLUMNS)]
+    for col, (key, fmt) in zip(cols, items):
         name = export_filename(flt, key, ds.meta.slug)
         with col:
             if fmt.on_demand:

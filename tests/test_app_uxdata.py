@@ -191,3 +191,88 @@ def test_without_a_month_range_no_undated_note_next_to_the_count(bundled, ds):
     assert not any(c.value.startswith("显示 ") for c in at.caption)
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     assert spec["encoding"]["color"]["condition"]["test"] == "datum.out"
+
+
+# --- 7, 8: the selection -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clicks(monkeypatch):
+    """st_folium's return value as a browser sends it: a built map and the last clicked marker's popup."""
+    from zqmap import st_map
+
+    real = st_map.show
+    last = {"id": None}
+
+    def show(*args, **kwargs):
+        real(*args, **kwargs)
+        popup = None if last["id"] is None else f"… ID: {last['id']}"
+        return {"last_object_clicked_popup": popup, "selected_layers": []}
+
+    monkeypatch.setattr(st_map, "show", show)
+    return last
+
+
+def _table_ids(at) -> list[str]:
+    return list(at.dataframe[-1].value[t("id", "zh")])
+
+
+def _shown_detail(at, ds) -> str | None:
+    """The id of the project the details panel shows (its name line), or None."""
+    names = {f"**{md_text(r.name_zh)}** · {md_text(r.name_en)}": r.id for r in ds.projects.itertuples()}
+    shown = [names[m.value] for m in at.markdown if m.value in names]
+    assert len(shown) <= 1, shown
+    return shown[0] if shown else None
+
+
+def _table_selection(at) -> list[int]:
+    state = at.dataframe[-1].proto.selection_state
+    return json.loads(state)["selection"]["rows"] if state else None
+
+
+def _tick(at, row: int):
+    at.session_state["w_table"] = {"selection": {"rows": [row]}}  # what the browser sends for a ticked row
+    return at.run()
+
+
+def test_a_marker_click_after_a_row_selection_shows_the_marker(bundled, ds, clicks):
+    at = loaded(new_app())
+    ids = _table_ids(at)
+    _tick(at, 0)
+    no_exception(at)
+    assert _shown_detail(at, ds) == ids[0] and at.session_state["_selected_id"] == ids[0]
+    clicks["id"] = ids[5]  # then a marker
+    at.run()
+    no_exception(at)
+    assert _shown_detail(at, ds) == ids[5]
+    assert at.session_state["_selected_id"] == ids[5]
+    assert _table_selection(at) == [5]  # the table follows: the marker's row is ticked
+    at.run()  # a rerun without news (st_folium keeps reporting the same click) changes nothing
+    assert _shown_detail(at, ds) == ids[5]
+    _tick(at, 2)  # a row after the click wins again
+    assert _shown_detail(at, ds) == ids[2]
+
+
+def test_the_table_selection_follows_the_project_across_filter_changes(bundled, ds, clicks):
+    at = loaded(new_app())
+    ids = _table_ids(at)
+    sectors = dict(zip(ds.projects["id"], ds.projects["sector"]))
+    # a project that moves up the list when only its sector is shown
+    pick = next(i for i, pid in enumerate(ids) if i > 0 and sectors[pid] != sectors[ids[0]])
+    pid = ids[pick]
+    _tick(at, pick)
+    assert _shown_detail(at, ds) == pid
+    at.multiselect(key="w_sectors").set_value([sectors[pid]]).run()
+    no_exception(at)
+    now = _table_ids(at)
+    assert now.index(pid) != pick
+    assert _shown_detail(at, ds) == pid and at.session_state["_selected_id"] == pid
+    assert _table_selection(at) == [now.index(pid)]
+    other = next(s for s in set(sectors.values()) if s != sectors[pid])
+    at.multiselect(key="w_sectors").set_value([other]).run()  # the project is filtered out: no selection
+    no_exception(at)
+    assert _shown_detail(at, ds) is None and at.session_state["_selected_id"] is None
+    assert _table_selection(at) == []
+    assert any(c.value == t("select_project", "zh") for c in at.caption)
+    at.multiselect(key="w_sectors").set_value([]).run()  # and it does not come back by itself
+    assert _shown_detail(at, ds) is None
