@@ -29,7 +29,7 @@ CUT_BUTTONS_JS = """() => {
 
 def _labels(lang: str) -> list[str]:
     out = []
-    for key, fmt in EXPORT_FORMATS.items():
+    for fmt in EXPORT_FORMATS.values():
         if fmt.on_demand:
             out.append(f"{t('prepare', lang)} {fmt.label(lang)}")
         else:
