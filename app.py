@@ -21,7 +21,7 @@ from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import TEXT_LIMIT, Filter, mask
 from zqmap.i18n import DEFAULT_LANG, LANGS, t
-from zqmap.naming import describe, export_filename, link_notes
+from zqmap.naming import PDF_PAGES, describe, export_filename, link_notes, pdf_page_label
 from zqmap.paths import default_data_dir
 from zqmap.register import Dataset, RegisterError, fingerprint
 from zqmap.store import StoreError
@@ -230,23 +230,25 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
 def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
     st.subheader(t("downloads", lang))
 
-    def view() -> View:  # built when a file is asked for: the rows main() already filtered and sorted
-        return View(ds, flt, ds.projects.iloc[rows], lang)
+    def view(page: str = PDF_PAGES[0]) -> View:  # built when a file is asked for: the rows main() already sorted
+        return View(ds, flt, ds.projects.iloc[rows], lang, None, *page.split("-"))
 
+    page = st.selectbox(t("pdf_page", lang), PDF_PAGES, key="w_pdf_page", format_func=lambda p: pdf_page_label(p, lang),
+                        width=240)  # the PDF briefing's paper and orientation
     items = list(EXPORT_FORMATS.items())  # rows of EXPORT_COLUMNS: every label is shown whole, in both languages
     cols = [c for i in range(0, len(items), EXPORT_COLUMNS) for c in st.columns(EXPORT_COLUMNS)]
     for col, (key, fmt) in zip(cols, items):
-        name = export_filename(flt, key, ds.meta.slug)
+        name = export_filename(flt, key, ds.meta.slug, page)
         with col:
             if fmt.on_demand:
-                token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
+                token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())), page if key == "pdf" else "")
                 ready = st.session_state.get(f"_render_{key}")
                 if ready and ready[0] == token:
                     st.download_button(t("download", lang, fmt=fmt.label(lang)), ready[1], file_name=name,
                                        mime=fmt.mime, key=f"dl_{key}")
                 elif st.button(f"{t('prepare', lang)} {fmt.label(lang)}", key=f"prep_{key}"):
                     with st.spinner(t("rendering", lang, fmt=fmt.label(lang))):
-                        st.session_state[f"_render_{key}"] = (token, render(view(), key))
+                        st.session_state[f"_render_{key}"] = (token, render(view(page), key))  # PNG: always A4
                     st.rerun()
             else:
                 st.download_button(t("download", lang, fmt=fmt.label(lang)), data=lambda k=key: render(view(), k),
@@ -283,6 +285,8 @@ def main() -> None:
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
+    if words["date"]:  # the data's date: the register header's source_date
+        st.caption(md_text(t("register_as_of", lang, **words)))
     if key[2]:  # the store in use, and the month it is shown as of
         shown = ds.projects.attrs.get("store", key[2]) + (f" · {t('as_of', lang, month=AS_OF)}" if AS_OF else "")
         st.caption(md_text(t("report_store", lang, store=shown)))

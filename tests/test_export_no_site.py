@@ -84,3 +84,12 @@ def test_gpkg_of_only_county_wide_projects(dataset, tmp_path):
     path = write(view, "gpkg", tmp_path / "c.gpkg")
     back = gpd.read_file(path, layer="projects", engine="pyogrio")
     assert len(back) == len(view.selected) and back.geometry.isna().all()
+
+
+def test_drawings_keep_the_stand_in_point(view):
+    """The briefing (and the report's pages) draw a county-wide project with their dashed symbol at the county seat."""
+    from zqmap.export.tables import flat_records
+
+    drawn = flat_records(view, drawn=True)
+    assert all(r["lon"] is not None and r["lat"] is not None for r in drawn)
+    assert all(t("no_point", "en") not in r["precision_label"] for r in drawn)

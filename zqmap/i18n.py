@@ -91,7 +91,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export_title": ("{title}分布示意图", "{title} (schematic)"),
     "export_filters": ("筛选条件：{what}", "Filters: {what}"),
     "export_date": ("导出日期：{date}", "Exported: {date}"),
-    "export_source": ("资料来源：{source}{credits}", "Source: {source}{credits}"),
+    "export_source": ("资料来源：{source}{dated}{credits}", "Source: {source}{dated}{credits}"),
     "schematic_note": ("示意图，界线仅供参考，不作为权属争议依据。", "Schematic map (示意图); boundaries are indicative."),
     "no_filters": ("无（全部项目）", "none (all projects)"),
     "months_from_to": ("{a} 至 {b}", "{a} to {b}"),
@@ -201,6 +201,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                                "undated (not in the chart)."),
     "plan_start": ("年初", "the start"),
     "plan_end": ("年底", "the end"),
+    "register_as_of": ("资料日期：{date}（{source}）", "Register as of {date} ({source})"),
+    "pdf_page": ("PDF 纸张与方向", "PDF paper and orientation"),
     "no_point": ("原文未给地点，不给坐标", "no coordinates: the plan gives no site"),
 }
 

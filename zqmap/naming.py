@@ -14,7 +14,10 @@ from collections.abc import Mapping, Sequence
 
 from zqmap.filters import Filter, ParamNote
 from zqmap.i18n import t
-from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, ORIENTATIONS, PAPERS, PRECISION_BY_KEY, SECTORS
+
+# The PDF briefing's pages the app offers: "<paper>-<orientation>", the default first.
+PDF_PAGES = tuple(f"{p}-{o}" for p in PAPERS for o in ORIENTATIONS)
 
 
 def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = None) -> str:
@@ -66,9 +69,23 @@ def _join(items: list[str], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
 
 
-def export_filename(flt: Filter, fmt: str, slug: str) -> str:
+def pdf_page_label(page: str, lang: str) -> str:
+    """A :data:`PDF_PAGES` entry in words.
+
+    >>> pdf_page_label("a3-portrait", "zh"), pdf_page_label("a4-landscape", "en")
+    ('A3 纵向', 'A4 Landscape')
+    """
+    paper, orientation = page.split("-")
+    return f"{PAPERS[paper].label(lang)} {ORIENTATIONS[orientation].label(lang)}"
+
+
+def export_filename(flt: Filter, fmt: str, slug: str, page: str = PDF_PAGES[0]) -> str:
     """A file name that says what the export holds (ASCII, no spaces); ``slug`` names the county
-    (:attr:`zqmap.register.RegisterMeta.slug`)."""
+    (:attr:`zqmap.register.RegisterMeta.slug`); a PDF on another page than A4 landscape says which.
+
+    >>> export_filename(Filter(), "pdf", "zuoquan", page="a3-portrait")
+    'zuoquan-projects-all-a3-portrait.pdf'
+    """
     parts = [f"{slug}-projects", "+".join(flt.sectors) if flt.sectors else "all"]
     if flt.month_from or flt.month_to:
         parts.append(f"{flt.month_from or 'start'}_{flt.month_to or 'end'}")
@@ -84,4 +101,6 @@ def export_filename(flt: Filter, fmt: str, slug: str) -> str:
         parts.append("+".join(flt.categories))
     if flt.text.strip():
         parts.append("q" + hashlib.sha256(flt.text.strip().encode()).hexdigest()[:6])
+    if fmt == "pdf" and page != PDF_PAGES[0]:
+        parts.append(page)
     return "-".join(parts) + EXPORT_FORMATS[fmt].suffix

@@ -203,6 +203,23 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
 
 
 @dataclass(frozen=True)
+class Paper(Term):
+    """A paper size the PDF briefing can be drawn on."""
+
+    mm: tuple[float, float] = (297, 210)  # long side, short side
+
+
+PAPERS: dict[str, Paper] = _index(
+    Paper("a4", "A4", "A4", mm=(297, 210)),
+    Paper("a3", "A3", "A3", mm=(420, 297)),
+)
+ORIENTATIONS: dict[str, Term] = _index(
+    Term("landscape", "横向", "Landscape"),
+    Term("portrait", "纵向", "Portrait"),
+)
+
+
+@dataclass(frozen=True)
 class Status(Term):
     """A project's status as of a month (:mod:`zqmap.status`), with its map colour."""
 

@@ -28,12 +28,17 @@ from zqmap.vocab import PRECISION_BY_KEY, SECTORS, category_label
 COORD_DECIMALS = 6  # ~0.1 m: RFC 7946 §11.2 advises no more precision than needed
 
 
-def flat_records(view: View) -> list[dict]:
-    """One flat dict per selected project, numbered in view order (1, 2, …)."""
+def flat_records(view: View, drawn: bool = False) -> list[dict]:
+    """One flat dict per selected project, numbered in view order (1, 2, …).
+
+    ``lon``/``lat`` are the project's point in data exports: none for a project whose site is not
+    known. With ``drawn`` they are the point a drawing puts its symbol at (the briefing's dashed
+    marker at the county seat) and the precision label is the level's own.
+    """
     lang = view.lang
     rows = []
     for no, (_, p) in enumerate(view.selected.iterrows(), start=1):
-        geom = _geometry(p)
+        geom = p.geometry if drawn else _geometry(p)
         point = None if geom is None else geom if geom.geom_type == "Point" else geom.representative_point()
         rows.append({
             "no": no,
@@ -50,7 +55,8 @@ def flat_records(view: View) -> list[dict]:
             "place_zh": p["place_zh"],
             "place_en": p["place_en"],
             "precision": p["precision"],
-            "precision_label": _precision_label(p["precision"], lang),
+            "precision_label": PRECISION_BY_KEY[p["precision"]].label(lang) if drawn
+            else _precision_label(p["precision"], lang),
             "first_month": p["first_month"],
             "due_month": p["due_month"],
             "milestones_text": milestone_text(p["milestones"], lang),
