@@ -54,3 +54,41 @@ def test_export_buttons_show_their_whole_labels(browser, app_url, lang, width):
                 "download", "en", fmt=EXPORT_FORMATS["gpkg"].label("en"))
     finally:
         page.context.close()
+
+
+ROW_PX = 35  # st.dataframe's default row height (the header row too)
+
+
+def _details_name(page) -> str:
+    """The details panel's name line (the markdown right under the "Project details" heading)."""
+    return page.locator('[data-testid="stMarkdown"] strong').last.inner_text()
+
+
+def test_a_ticked_row_stays_on_its_project_after_a_filter_change(browser, app_url):
+    from zqmap.filters import due_order
+    from zqmap.register import load
+    from zqmap.vocab import SECTORS
+
+    projects = load().projects
+    order = projects.iloc[due_order(projects)]
+    pick = order.iloc[2]
+    same = order[order["sector"] == pick["sector"]]
+    assert list(same["id"]).index(pick["id"]) != 2  # it moves up when only its sector is shown
+    page = open_page_and_wait(browser, app_url + "?lang=en")
+    try:
+        grid = page.get_by_test_id("stDataFrame").nth(1)  # the project list (the first is the summary)
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + ROW_PX + ROW_PX * 2 + ROW_PX / 2)  # row 2's tick box
+        page.wait_for_function("(name) => [...document.querySelectorAll('[data-testid=stMarkdown] strong')]"
+                               ".some((el) => el.innerText === name)", arg=pick["name_zh"], timeout=15_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_test_id("stMultiSelect").first.click()
+        page.get_by_role("option", name=SECTORS[pick["sector"]].label("en")).click()
+        page.keyboard.press("Escape")
+        page.get_by_text(t("n_of_total", "en", n=len(same), total=len(projects))).wait_for(timeout=30_000)
+        page.get_by_test_id("stDownloadButton").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert _details_name(page) == pick["name_zh"]
+    finally:
+        page.context.close()
