@@ -60,9 +60,14 @@ def link_notes(notes: Sequence[ParamNote], lang: str) -> str:
     if not notes:
         return ""
     sep = "；" if lang == "zh" else "; "
-    said = [t(f"link_{n.what}", lang, param=n.param, value=n.value if n.what != "cut" else n.value[:20] + "…",
-              to=n.to) for n in notes]
+    said = [t(f"link_{n.what}", lang, param=n.param, value=_shorten(n.value, 20 if n.what == "cut" else 40), to=n.to)
+            for n in notes]
     return t("link_notes", lang, what=sep.join(said))
+
+
+def _shorten(text: str, n: int) -> str:
+    """A link's value as the caption quotes it: at most ``n`` characters, then "…"."""
+    return text if len(text) <= n else text[:n] + "…"
 
 
 def _join(items: list[str], lang: str) -> str:

@@ -92,3 +92,24 @@ def test_a_ticked_row_stays_on_its_project_after_a_filter_change(browser, app_ur
         assert _details_name(page) == pick["name_zh"]
     finally:
         page.context.close()
+
+
+def test_the_server_log_has_no_duplicated_default_warning(browser, app_url, tmp_path_factory):
+    """A link that sets the month range, a slider move and Reset: Streamlit's warning about a widget
+    "created with a default value but also had its value set via the Session State API" never shows."""
+    from zqmap.register import load
+
+    total = len(load().projects)
+    page = open_page_and_wait(browser, app_url + "?from=2024-03&to=2024-06&sector=industry")
+    try:
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("button", name=t("reset", "zh"), exact=True).click()
+        page.get_by_text(t("n_of_total", "zh", n=total, total=total)).wait_for(timeout=30_000)
+        sidebar.get_by_role("button", name=t("reset", "zh"), exact=True).click()
+        page.wait_for_timeout(2000)
+    finally:
+        page.context.close()
+    logs = list(tmp_path_factory.getbasetemp().glob("app*/streamlit.log"))
+    assert logs, "the app server's log"
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in logs)
+    assert "Session State API" not in text and "default value" not in text, text[-2000:]
