@@ -276,3 +276,15 @@ def test_the_table_selection_follows_the_project_across_filter_changes(bundled, 
     assert any(c.value == t("select_project", "zh") for c in at.caption)
     at.multiselect(key="w_sectors").set_value([]).run()  # and it does not come back by itself
     assert _shown_detail(at, ds) is None
+
+
+def test_streamlit_sets_a_dataframe_selection_through_session_state():
+    """zqmap.selection re-selects the table's row through Session State (Streamlit's programmatic dataframe
+    selection, the release that also added ``selection_default``): this breaks if that seam moves."""
+    import inspect
+
+    import streamlit as st
+    from streamlit.elements import arrow
+
+    assert "selection_default" in inspect.signature(st.dataframe).parameters
+    assert "programmatically set" in (arrow.DataframeSelectionState.__doc__ or "")
