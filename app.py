@@ -25,23 +25,25 @@ from zqmap import (
     assets,
     map_edit,
     mapview,
+    selection,
     st_map,
     state,
     summary,
 )
 from zqmap.escape import md_text
 from zqmap.export import View, render
-from zqmap.filters import Filter, mask
+from zqmap.filters import TEXT_LIMIT, Filter, mask
 from zqmap.i18n import DEFAULT_LANG, LANGS, t
-from zqmap.naming import describe, export_filename
+from zqmap.naming import PDF_PAGES, describe, export_filename, link_notes, pdf_page_label
 from zqmap.paths import default_data_dir
 from zqmap.register import Dataset, RegisterError, fingerprint
 from zqmap.store import StoreError
-from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
+EXPORT_COLUMNS = 3  # export buttons per row: seven in one row (or four at 1024 px) cut "Download GeoPackage" short
 
 
 # The event store the app reads (`zqmap serve --store PATH`, or `$ZQMAP_STORE`) and its as-of month.
@@ -99,23 +101,34 @@ def init_language() -> None:
         st.session_state.w_lang = lang if lang in LANGS else DEFAULT_LANG
 
 
-def init_state_from_url(months: tuple[str, ...]) -> None:
+def init_state_from_url(ds: Dataset) -> None:
     """On a session's first run (and the first after broken data), set the widgets
-    from the URL's query parameters; ``months`` are the plan's months."""
+    from the URL's query parameters (a repeated one merged, a month clamped to the plan's)."""
     if st.session_state.get("_initialised"):
         return
     params = st.query_params.to_dict()
-    flt = Filter.from_params(params)
+    flt, notes = Filter.parse_params({k: st.query_params.get_all(k) for k in st.query_params}, ds.plan_months,
+                                     ds.township_ids())
     init_language()
     st.session_state.w_basemap = params.get("basemap") if params.get("basemap") in mapview.BASEMAPS else "none"
-    set_widgets(flt, months)
-    app_status.init_from_url(params, flt, months)
+    set_widgets(flt, ds.plan_months)
+    app_status.init_from_url(params, flt, ds.plan_months)
+    st.session_state._url_notes = (flt, notes)  # said in the caption while the filter is the link's
     st.session_state._initialised = True
+
+
+def months_key() -> str:
+    """The month slider's key: a new one whenever Reset or the URL sets it, so that it is set
+    through its value= (a range) and never also through Session State."""
+    return f"w_months_{st.session_state.get('_months_v', 0)}"
 
 
 def set_widgets(flt: Filter, months: tuple[str, ...]) -> None:
     st.session_state.w_sectors = list(flt.sectors)
-    st.session_state.w_months = (flt.month_from or months[0], flt.month_to or months[-1])
+    st.session_state.w_cats = list(flt.categories)
+    st.session_state._url_notes = (None, ())
+    st.session_state._months_v = st.session_state.get("_months_v", 0) + 1
+    st.session_state._months_value = (flt.month_from or months[0], flt.month_to or months[-1])
     st.session_state.w_undated = flt.include_undated
     st.session_state.w_kinds = list(flt.kinds)
     st.session_state.w_townships = list(flt.townships)
@@ -125,7 +138,7 @@ def set_widgets(flt: Filter, months: tuple[str, ...]) -> None:
 
 
 def filter_from_widgets(ds: Dataset) -> Filter:
-    lo, hi = st.session_state.w_months
+    lo, hi = st.session_state.get(months_key(), st.session_state._months_value)
     months, townships = ds.plan_months, ds.township_ids()
     return Filter(
         sectors=tuple(st.session_state.w_sectors),
@@ -136,6 +149,7 @@ def filter_from_widgets(ds: Dataset) -> Filter:
         townships=tuple(x for x in st.session_state.w_townships if x in townships),
         precisions=tuple(st.session_state.w_precisions),
         text=st.session_state.w_text,
+        categories=tuple(st.session_state.w_cats),
     )
 
 
@@ -160,9 +174,10 @@ def sidebar(ds: Dataset, lang: str) -> None:
         st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
                        format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
-        months = ds.plan_months
-        st.select_slider(t("month_range", lang), options=list(months), key="w_months",
-                         value=(months[0], months[-1]))  # a range: without value= reruns return one month
+        st.multiselect(t("category", lang), list(CATEGORIES), key="w_cats",
+                       format_func=lambda k: CATEGORIES[k].label(lang), placeholder=t("all", lang))
+        st.select_slider(t("month_range", lang), options=list(ds.plan_months), key=months_key(),
+                         value=st.session_state._months_value)  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
                        format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
@@ -170,7 +185,7 @@ def sidebar(ds: Dataset, lang: str) -> None:
                        placeholder=t("all", lang))
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
                        format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
-        st.text_input(t("search", lang), key="w_text", max_chars=100)
+        st.text_input(t("search", lang), key="w_text", max_chars=TEXT_LIMIT, help=t("text_cut", lang, n=TEXT_LIMIT))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
                      format_func=lambda k: t(f"basemap_{k}", lang))
@@ -193,33 +208,37 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str, status: mapview.MapStatus
     return st_map.show(ds, rows, options, key=app_move.MAP_KEY, extra=app_move.map_groups(options), status=status)
 
 
-def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
+def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filter) -> None:
     c1, c2 = st.columns(2)
     c1.metric(t("n_of_total", lang, n=len(rows), total=len(digest.projects)), t("n_projects", lang, n=len(rows)))
+    if note := summary.undated_notes((flt.month_from, flt.month_to), len(rows), digest.undated_count(rows), lang)[0]:
+        c1.caption(note)
     c2.metric(t("total_investment", lang), summary.format_yi(digest.total_investment(rows), lang) or "—")
 
 
-def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
+def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filter) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("summary", lang))
         st.dataframe(summary.sector_table(digest.by_sector(rows), lang), hide_index=True)
     with right:
         st.subheader(t("timeline", lang))
-        st.vega_lite_chart(*summary.timeline_view(digest, rows, [s.colour for s in SECTORS.values()]),
+        span = (flt.month_from, flt.month_to)
+        st.vega_lite_chart(*summary.timeline_view(digest, rows, [s.colour for s in SECTORS.values()], span),
                            width="stretch", height=260)
-        st.caption(t("timeline_caption", lang, n=digest.undated_count(rows)))
+        st.caption(summary.undated_notes(span, len(rows), digest.undated_count(rows), lang)[1])
 
 
 def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, clicked_id: str | None) -> None:
+    # The latest of a row selection and a marker click, kept on the project across filter changes.
+    selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(), clicked_id)
     st.subheader(t("table", lang))
     if not len(rows):
         st.info(t("no_match", lang))
         return
-    event = st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun",
-                         selection_mode="single-row", key="w_table")
-    picked = [r for r in (event.selection.rows if event is not None else []) if r < len(rows)]
-    position = int(rows[picked[0]]) if picked else digest.position.get(clicked_id)
+    st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun", selection_mode="single-row",
+                 key="w_table")
+    position = digest.position.get(st.session_state[selection.SELECTED])
     st.subheader(t("details", lang))
     if position is None or not np.any(rows == position):
         st.caption(t("select_project", lang))
@@ -233,22 +252,25 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
 def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
     st.subheader(t("downloads", lang))
 
-    def view() -> View:  # built when a file is asked for: the rows main() already filtered and sorted
-        return View(ds, flt, ds.projects.iloc[rows], lang)
+    def view(page: str = PDF_PAGES[0]) -> View:  # built when a file is asked for: the rows main() already sorted
+        return View(ds, flt, ds.projects.iloc[rows], lang, None, *page.split("-"))
 
-    cols = st.columns(len(EXPORT_FORMATS))
-    for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items()):
-        name = export_filename(flt, key, ds.meta.slug)
+    page = st.selectbox(t("pdf_page", lang), PDF_PAGES, key="w_pdf_page", format_func=lambda p: pdf_page_label(p, lang),
+                        width=240)  # the PDF briefing's paper and orientation
+    items = list(EXPORT_FORMATS.items())  # rows of EXPORT_COLUMNS: every label is shown whole, in both languages
+    cols = [c for i in range(0, len(items), EXPORT_COLUMNS) for c in st.columns(EXPORT_COLUMNS)]
+    for col, (key, fmt) in zip(cols, items):
+        name = export_filename(flt, key, ds.meta.slug, page)
         with col:
             if fmt.on_demand:
-                token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
+                token = (key, ds.fingerprint, lang, tuple(sorted(flt.to_params().items())), page if key == "pdf" else "")
                 ready = st.session_state.get(f"_render_{key}")
                 if ready and ready[0] == token:
                     st.download_button(t("download", lang, fmt=fmt.label(lang)), ready[1], file_name=name,
                                        mime=fmt.mime, key=f"dl_{key}")
                 elif st.button(f"{t('prepare', lang)} {fmt.label(lang)}", key=f"prep_{key}"):
                     with st.spinner(t("rendering", lang, fmt=fmt.label(lang))):
-                        st.session_state[f"_render_{key}"] = (token, render(view(), key))
+                        st.session_state[f"_render_{key}"] = (token, render(view(page), key))  # PNG: always A4
                     st.rerun()
             else:
                 st.download_button(t("download", lang, fmt=fmt.label(lang)), data=lambda k=key: render(view(), k),
@@ -271,12 +293,14 @@ def main() -> None:
         st.session_state._initialised = False
         st.query_params["lang"] = lang
         return
-    init_state_from_url(ds.plan_months)
+    init_state_from_url(ds)
     lang = st.session_state.w_lang
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
     month = app_status.as_of(ds.plan_months, bool(key[2]), AS_OF)  # status is as of this month
+    if words["date"]:  # the data's date: the register header's source_date
+        st.caption(md_text(t("register_as_of", lang, **words)))
     if key[2]:  # the store in use, and the month it is shown as of
         shown = ds.projects.attrs.get("store", key[2]) + f" · {t('as_of', lang, month=month)}"
         st.caption(md_text(t("report_store", lang, store=shown)))
@@ -289,15 +313,17 @@ def main() -> None:
     digest = cached_digest(key, lang)
     statuses = app_status.statuses(key, ds, month)
     rows = digest.sorted_rows(mask(ds.projects, flt, statuses["status"]))  # positions in ds.projects, in display order
-    st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
+    url_flt, notes = st.session_state.get("_url_notes", (None, ()))
+    st.caption(md_text(" · ".join(x for x in (describe(flt, lang, ds.place_names(lang)),
+                                             link_notes(notes if flt == url_flt else (), lang)) if x)))
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
-    show_counts(digest, rows, lang)
+    show_counts(digest, rows, lang, flt)
     # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it
     # over); another as-of month or colouring is
     view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())), app_status.colour(), month)
     if not app_paint.rest_now(view, clicked, lang):  # the map first; the rest on the next run
         return
-    show_summary(digest, rows, lang)
+    show_summary(digest, rows, lang, flt)
     app_status.sections(ds, flt, statuses, rows, month, lang)  # counts by status, late lists, rates
     show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
     if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan

@@ -88,6 +88,12 @@ SUBJECTS: dict[str, list[tuple[str, str, str, str | None]]] = {
                    ("养老院", "elderly care home", "elderly-care", None), ("幼儿园", "kindergarten", "kindergarten", None),
                    ("卫生院", "health centre", "health", None)],
 }
+# The register's category (a key of zqmap.vocab.CATEGORIES) of a subject's slug; a slug not here has none.
+CATEGORY_OF = {"walnut": "walnut", "solar": "new-energy", "wind": "new-energy", "storage": "new-energy",
+               "cbm": "coal", "latex": "latex", "red-tourism": "red-tourism", "homestay": "summer-resort",
+               "wellness": "summer-resort", "heritage": "culture-brand", "farmland": "rural-revitalisation",
+               "road": "roads", "school": "education", "kindergarten": "education", "hospital": "health",
+               "health": "health"}
 PHASES = [("", ""), ("一期", ", phase I"), ("二期", ", phase II"), ("三期", ", phase III")]
 MILESTONE_KINDS = [("sign", "签约", "signed"), ("start", "开工", "works start"),
                    ("complete", "建成", "completed"), ("operational", "投产", "in operation")]
@@ -163,7 +169,7 @@ def _project(rng: random.Random, i: int, places: list[dict], seed: int) -> list[
            f"    name_zh: {_q(name_zh)}",
            f"    name_en: {_q(name_en)}",
            f"    sector: {sector}",
-           f"    category: {category}",
+           *([f"    category: {CATEGORY_OF[category]}"] if category in CATEGORY_OF else []),
            f"    place: {place['id']}",
            f"    precision: {precision}"]
     if rng.random() < 0.7:

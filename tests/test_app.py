@@ -147,7 +147,7 @@ def test_sector_widget_changes_count_and_url(bundled, ds):
     at.checkbox(key="w_undated").uncheck().run()
     no_exception(at)
     assert at.metric[0].label == count_label(ds, {"sector": "industry", "undated": "0"})
-    assert at.select_slider(key="w_months").value == ("2024-01", "2024-12")
+    assert at.select_slider[0].value == ("2024-01", "2024-12")
 
 
 def test_query_params_restore_filters(bundled, ds):
@@ -158,7 +158,7 @@ def test_query_params_restore_filters(bundled, ds):
     loaded(at)
     no_exception(at)
     assert at.multiselect(key="w_sectors").value == ["industry", "livelihood"]
-    assert at.select_slider(key="w_months").value == ("2024-03", "2024-12")
+    assert at.select_slider[0].value == ("2024-03", "2024-12")
     assert at.checkbox(key="w_undated").value is False
     assert at.text_input(key="w_text").value == "项目"
     assert at.metric[0].label == count_label(ds, params)
@@ -214,7 +214,7 @@ def test_one_click_on_reset_restores_every_filter_without_a_warning(bundled, ds,
     next(b for b in at.button if b.label == t("reset", "zh")).click().run()
     no_exception(at)
     assert at.multiselect(key="w_sectors").value == []
-    assert at.select_slider(key="w_months").value == (ds.plan_months[0], ds.plan_months[-1])
+    assert at.select_slider[0].value == (ds.plan_months[0], ds.plan_months[-1])
     assert at.checkbox(key="w_undated").value is True
     for key in ("w_kinds", "w_townships", "w_precisions"):
         assert at.multiselect(key=key).value == [], key

@@ -99,7 +99,7 @@ def _squash(text: str) -> str:
 
 
 def test_pdf_holds_chinese_names_filters_and_date(pdf_small_zh, small_zh, tmp_path):
-    records = flat_records(small_zh)
+    records = flat_records(small_zh, drawn=True)
     assert 1 <= len(records) <= 10
     text = _squash(_pdftotext(pdf_small_zh, tmp_path))
     for rec in records:
@@ -121,7 +121,7 @@ def test_pdf_small_selection_is_map_plus_one_table_page(pdf_small_zh, tmp_path):
 def test_pdf_english_has_english_names(small_en, tmp_path):
     pdf = render(small_en, "pdf")
     text = _squash(_pdftotext(pdf, tmp_path))
-    for rec in flat_records(small_en):
+    for rec in flat_records(small_en, drawn=True):
         assert _squash(rec["name_en"]) in text, rec["name_en"]
     assert _squash(small_en.heading("export_title")) in text
     assert _squash(t("export_filters", "en", what=describe(small_en.flt, "en"))) in text
@@ -136,7 +136,7 @@ def test_pdf_table_continues_over_pages_with_header_repeated(pdf_full_zh, full_z
         assert all(h in text for h in header), f"table header missing on page {page}"
         assert _squash(t("page_of", "zh", i=page, n=pages)) in _squash(text)
     tables = _squash("".join(_pdftotext(pdf_full_zh, tmp_path, p) for p in range(2, pages + 1)))
-    for rec in flat_records(full_zh):
+    for rec in flat_records(full_zh, drawn=True):
         assert _squash(rec["name_zh"]) in tables, rec["name_zh"]
 
 
@@ -180,12 +180,12 @@ def _texts(fig: Figure) -> list[Text]:
 
 def test_png_has_table_panel_only_for_small_selections(small_zh, full_zh):
     small_texts = _squash(" ".join(a.get_text() for a in _texts(briefing.png_figure(small_zh))))
-    for rec in flat_records(small_zh):
+    for rec in flat_records(small_zh, drawn=True):
         assert _squash(rec["name_zh"]) in small_texts
     assert len(full_zh.selected) > briefing.PNG_TABLE_MAX
     full_texts = _squash(" ".join(a.get_text() for a in _texts(briefing.png_figure(full_zh))))
     assert _squash(t("png_table_omitted", "zh", max=briefing.PNG_TABLE_MAX)) in full_texts  # points to the PDF
-    assert not any(_squash(r["name_zh"]) in full_texts for r in flat_records(full_zh))
+    assert not any(_squash(r["name_zh"]) in full_texts for r in flat_records(full_zh, drawn=True))
 
 
 # --------------------------------------------------------------------------
@@ -319,14 +319,14 @@ def test_pdf_has_no_creation_date_or_producer(pdf_small_zh):
 
 
 def test_marker_numbers_are_flat_records_numbers(full_zh):
-    records = flat_records(full_zh)
+    records = flat_records(full_zh, drawn=True)
     fig = briefing.pdf_figures(full_zh)[0]
     numbers = {a.get_gid(): a.get_text() for a in fig.findobj(Text) if (a.get_gid() or "").startswith("marker-")}
     assert numbers == {f"marker-{r['id']}": str(r["no"]) for r in records}
 
 
 def test_markers_do_not_overlap_and_lead_to_their_points(full_zh):
-    records = flat_records(full_zh)
+    records = flat_records(full_zh, drawn=True)
     fig = Figure(figsize=briefing.PAGE_SIZE)
     data = briefing.map_data(full_zh, records)
     placed = briefing.draw_map(fig, briefing.FULL_MAP, full_zh, data, briefing.page_fonts(full_zh))

@@ -54,7 +54,7 @@ def test_app_shows_the_other_county_and_year(monkeypatch, other, lang):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
     assert at.title[0].value == t("app_title", lang, **other.meta.texts(lang))
-    slider = at.select_slider(key="w_months")
+    slider = at.select_slider[0]
     assert tuple(slider.options) == MONTHS and tuple(slider.value) == (MONTHS[0], MONTHS[-1])
     assert at.metric[0].label == t("n_of_total", lang, n=3, total=3)
     shown = " ".join([at.title[0].value, *(c.value for c in at.caption)])

@@ -57,6 +57,7 @@ BROKEN = [
     ("bad yaml", "projects:\n  - id: a\n    name_zh: [unclosed\n", 4, "-", "-", "invalid YAML"),
     ("not a list", "projects: 3\n", 1, "-", "projects", "must be a list"),
     ("unknown sector", [project(sector="mining")], None, "p-one", "sector", "'mining' is not one of"),
+    ("unknown category", [project(category="gold-mine")], None, "p-one", "category", "'gold-mine' is not one of"),
     ("month 13", [project(milestones=[{"date_precision": "stated", "month": "2024-13", "kind": "start"}])], None, "p-one",
      "milestones[0].month", "not a month"),
     ("month 00", [project(milestones=[{"date_precision": "stated", "month": "2024-00", "kind": "start"}])], None, "p-one",

@@ -27,7 +27,7 @@ from zqmap.filters import Filter
 from zqmap.i18n import LANGS
 from zqmap.paths import resolve_data_dir
 from zqmap.register import RegisterError, validate
-from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, ORIENTATIONS, PAPERS, PRECISION_BY_KEY, SECTORS
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -43,6 +43,7 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     g.add_argument("--township", action="append", default=[], metavar="PLACE_ID", help="township place id; repeatable")
     g.add_argument("--precision", action="append", choices=list(PRECISION_BY_KEY), default=[], help="repeatable")
     g.add_argument("--search", "-q", default="", metavar="TEXT", help="text in names, places or notes (zh or en)")
+    g.add_argument("--category", action="append", choices=list(CATEGORIES), default=[], help="category; repeatable")
     g.add_argument("--no-undated", action="store_true", help="leave out projects with no date")
     g.add_argument("--lang", choices=LANGS, default="zh", help="language of labels (default zh)")
 
@@ -51,7 +52,7 @@ def _filter(args: argparse.Namespace) -> Filter:
     return Filter(
         sectors=tuple(args.sector), month_from=args.month_from, month_to=args.month_to,
         include_undated=not args.no_undated, kinds=tuple(args.kind), townships=tuple(args.township),
-        precisions=tuple(args.precision), text=args.search,
+        precisions=tuple(args.precision), text=args.search, categories=tuple(args.category),
     )
 
 
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="; ".join(f"{k}: {f.en} ({f.suffix})" for k, f in EXPORT_FORMATS.items()))
     p.add_argument("--out", "-o", required=True, metavar="PATH")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--paper", choices=list(PAPERS), default="a4", help="the PDF briefing's paper (default a4)")
+    p.add_argument("--orientation", choices=list(ORIENTATIONS), default="landscape",
+                   help="the PDF briefing's orientation (default landscape)")
     cli_store.add_state_args(p)
     p.set_defaults(func=cmd_export)
 
@@ -157,7 +161,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         print(f"error: {out} exists; use --force to overwrite", file=sys.stderr)
         return 1
-    view = View.of(cli_store.load_state(args), _filter(args), args.lang)
+    view = View.of(cli_store.load_state(args), _filter(args), args.lang, paper=args.paper,
+                   orientation=args.orientation)
     write(view, args.format, out, force=args.force)
     print(f"wrote {out} ({len(view.selected)} projects, {out.stat().st_size} bytes)")
     return 0

@@ -12,14 +12,16 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 import geopandas as gpd
 import numpy as np
 
 from zqmap.register import valid_month
-from zqmap.vocab import DATE_PRECISIONS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS, STATUSES
+from zqmap.vocab import CATEGORIES, DATE_PRECISIONS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS, STATUSES
+
+TEXT_LIMIT = 100  # characters of a search text: the search box's max_chars and the URL's q= alike
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,14 @@ class Filter:
       count.
     - ``include_undated``: keep projects that have no milestone at all (unless
       ``kinds`` is set: asking for a kind of milestone asks for projects that have one).
+    - ``text``: case-insensitive substring of names, places, notes, in zh or en (at most
+      :data:`TEXT_LIMIT` characters: the search box and the URL share the limit).
     - ``date_precisions``: keep projects with a milestone whose month is known
       this way (``stated``, ``derived``, ``implied``; :data:`zqmap.vocab.DATE_PRECISIONS`);
       it combines with the month range and kinds: the same milestone must match all three.
     - ``statuses``: keep projects whose status as of the month shown
       (:mod:`zqmap.status`) is one of these; :func:`mask` needs the statuses for it.
-    - ``text``: case-insensitive substring of names, places, notes, in zh or en.
+    - ``categories``: keep projects of these categories (:data:`zqmap.vocab.CATEGORIES`).
     """
 
     sectors: tuple[str, ...] = ()
@@ -52,9 +56,11 @@ class Filter:
     text: str = ""
     date_precisions: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    # Category filter (keys of zqmap.vocab.CATEGORIES; a project without a category has none of them).
+    categories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in _TUPLES:
+        for name in _LIST_FIELDS:
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple([value] if isinstance(value, str) else value))
@@ -95,36 +101,77 @@ class Filter:
         return out
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> Filter:
+    def from_params(cls, params: Mapping[str, str | Sequence[str]], months: Sequence[str] = (),
+                    townships: Collection[str] | None = None) -> Filter:
         """The filter from URL query parameters; values that do not parse are ignored,
-        so a stale or hand-edited link still opens.
+        so a stale or hand-edited link still opens (:meth:`parse_params` says what was changed).
 
         >>> Filter.from_params({"sector": "industry,bogus", "to": "2024-06"})
-        Filter(sectors=('industry',), month_from=None, month_to='2024-06', include_undated=True, kinds=(), townships=(), precisions=(), text='', date_precisions=(), statuses=())
+        Filter(sectors=('industry',), month_from=None, month_to='2024-06', include_undated=True, kinds=(), townships=(), precisions=(), text='', date_precisions=(), statuses=(), categories=())
         >>> Filter.from_params({"status": "late,at_risk", "dateprec": "implied"}).to_params()
         {'dateprec': 'implied', 'status': 'late,at_risk'}
         """
+        return cls.parse_params(params, months, townships)[0]
+
+    @classmethod
+    def parse_params(cls, params: Mapping[str, str | Sequence[str]], months: Sequence[str] = (),
+                     townships: Collection[str] | None = None) -> tuple[Filter, tuple[ParamNote, ...]]:
+        """The filter from URL query parameters, and what of them was dropped or changed.
+
+        A parameter may come as a list (``?sector=a&sector=b``, from ``st.query_params.get_all``):
+        list fields merge every value, the others take the last. With ``months`` (the plan's months)
+        a month outside them is clamped to the nearest and the plan's first and last months mean "no
+        bound", so the filter is what the month slider shows; with ``townships`` (the known place
+        ids) an unknown one is dropped. A search text longer than :data:`TEXT_LIMIT` is cut.
+
+        >>> flt, notes = Filter.parse_params({"sector": ["industry", "bogus,livelihood"], "from": "2023-12",
+        ...                                   "to": "2024-06"}, months=[f"2024-{m:02d}" for m in range(1, 13)])
+        >>> flt.sectors, flt.month_from, flt.month_to
+        (('industry', 'livelihood'), None, '2024-06')
+        >>> [(n.param, n.value, n.what) for n in notes]
+        [('sector', 'bogus', 'unknown'), ('from', '2023-12', 'clamped')]
+        """
         kwargs: dict = {}
+        notes: list[ParamNote] = []
+        vocab: dict[str, Collection[str]] = dict(_VOCABS)
+        if townships is not None:
+            vocab["townships"] = townships
         for f in fields(cls):
-            raw = params.get(_PARAM_NAMES[f.name])
-            if raw is None:
+            key = _PARAM_NAMES[f.name]
+            values = _values(params.get(key))
+            if not values:
                 continue
-            raw = str(raw)
-            if f.name in _TUPLES:
-                items = tuple(dict.fromkeys(x for x in raw.split(",") if x))
-                if f.name in _VOCABS:
-                    items = tuple(x for x in items if x in _VOCABS[f.name])
+            if f.name in _LIST_FIELDS:
+                items = tuple(dict.fromkeys(x for v in values for x in v.split(",") if x))
+                known = vocab.get(f.name)
+                if known is not None:
+                    notes.extend(ParamNote(key, x, "unknown") for x in items if x not in known)
+                    items = tuple(x for x in items if x in known)
                 kwargs[f.name] = items
-            elif f.name == "include_undated":
+                continue
+            raw = values[-1]
+            if f.name == "include_undated":
                 kwargs[f.name] = raw not in ("0", "false", "no")
             elif f.name in ("month_from", "month_to"):
-                if valid_month(raw):
+                if not valid_month(raw):
+                    notes.append(ParamNote(key, raw, "unknown"))
+                elif months and not months[0] <= raw <= months[-1]:
+                    kwargs[f.name] = months[0] if raw < months[0] else months[-1]
+                    notes.append(ParamNote(key, raw, "clamped", kwargs[f.name]))
+                else:
                     kwargs[f.name] = raw
-            else:
-                kwargs[f.name] = raw[:200]
+            else:  # text
+                if len(raw) > TEXT_LIMIT:
+                    notes.append(ParamNote(key, raw, "cut", str(TEXT_LIMIT)))
+                kwargs[f.name] = raw[:TEXT_LIMIT]
         if kwargs.get("month_from") and kwargs.get("month_to") and kwargs["month_from"] > kwargs["month_to"]:
-            kwargs.pop("month_to")
-        return cls(**kwargs)
+            notes.append(ParamNote("to", kwargs.pop("month_to"), "unknown"))
+        if months:  # the plan's first and last months are the slider's ends: no bound
+            if kwargs.get("month_from") == months[0]:
+                kwargs.pop("month_from")
+            if kwargs.get("month_to") == months[-1]:
+                kwargs.pop("month_to")
+        return cls(**kwargs), tuple(notes)
 
     def with_(self, **changes) -> Filter:
         """A copy with some fields changed."""
@@ -134,11 +181,29 @@ class Filter:
 _PARAM_NAMES = {
     "sectors": "sector", "month_from": "from", "month_to": "to", "include_undated": "undated",
     "kinds": "kind", "townships": "township", "precisions": "precision", "text": "q",
-    "date_precisions": "dateprec", "statuses": "status",
+    "date_precisions": "dateprec", "statuses": "status", "categories": "cat",
 }
-_TUPLES = ("sectors", "kinds", "townships", "precisions", "date_precisions", "statuses")
+_LIST_FIELDS = {f.name for f in fields(Filter) if f.type == "tuple[str, ...]"}
 _VOCABS = {"sectors": SECTORS, "kinds": MILESTONE_KINDS, "precisions": PRECISION_BY_KEY,
-           "date_precisions": DATE_PRECISIONS, "statuses": STATUSES}
+           "date_precisions": DATE_PRECISIONS, "statuses": STATUSES, "categories": CATEGORIES}
+
+
+@dataclass(frozen=True)
+class ParamNote:
+    """What :meth:`Filter.parse_params` did with one value of a link: ``what`` is ``unknown`` (dropped),
+    ``clamped`` (a month outside the plan, shown as ``to``) or ``cut`` (a text longer than ``to`` characters)."""
+
+    param: str
+    value: str
+    what: str
+    to: str = ""
+
+
+def _values(raw: str | Sequence[str] | None) -> list[str]:
+    """A query parameter's values: one text, or the list ``st.query_params.get_all`` gives."""
+    if raw is None:
+        return []
+    return [str(raw)] if isinstance(raw, str) else [str(v) for v in raw]
 
 
 def mask(projects: gpd.GeoDataFrame, flt: Filter, status=None) -> np.ndarray:
@@ -161,6 +226,8 @@ def mask(projects: gpd.GeoDataFrame, flt: Filter, status=None) -> np.ndarray:
         keep &= projects["township"].isin(flt.townships).to_numpy()
     if flt.precisions:
         keep &= projects["precision"].isin(flt.precisions).to_numpy()
+    if flt.categories:
+        keep &= projects["category"].isin(flt.categories).to_numpy()
     if flt.text.strip():
         needle = flt.text.strip().casefold()
         keep &= projects["search_text"].str.contains(needle, regex=False).to_numpy()

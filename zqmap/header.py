@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from zqmap.checks import COUNTY_NAME_LIMIT, MAX_TEXT, Problem, _Checker, _items, _LineDict, _show, _type_name
@@ -59,6 +60,7 @@ class RegisterMeta:
     credits_zh: str = ""
     credits_en: str = ""
     date_rules: tuple[DateRule, ...] = ()
+    source_date: str = ""  # YYYY-MM-DD: the day of the source the register restates (its data's date); "" unknown
 
     def date_rule(self, rule_id: str) -> DateRule | None:
         """The header's rule ``rule_id`` (how a time phrase became a month), or ``None``.
@@ -77,11 +79,14 @@ class RegisterMeta:
     def texts(self, lang: str) -> dict[str, str]:
         """The header's words in ``lang``, as keyword arguments for :func:`zqmap.i18n.t` templates.
 
-        ``credits`` comes with its leading separator (``；`` or ``; ``), or empty when there are none.
+        ``credits`` comes with its leading separator (``；`` or ``; ``), or empty when there are none;
+        ``dated`` is the source's date in brackets (`` (2024-01-25)``), or empty when the header gives none.
         """
         zh = lang == "zh"
         credits = self.credits_zh if zh else self.credits_en
         return {
+            "date": self.source_date,
+            "dated": ((f"（{self.source_date}）" if zh else f" ({self.source_date})") if self.source_date else ""),
             "county": self.county_zh if zh else self.county_en,
             "title": self.title_zh if zh else self.title_en,
             "source": self.source_zh if zh else self.source_en,
@@ -90,9 +95,11 @@ class RegisterMeta:
         }
 
 
-HEADER_FIELDS = {"county", "plan_year", "title", "source_document", "source_title", "credits", "date_rules", "projects"}
+HEADER_FIELDS = {"county", "plan_year", "title", "source_document", "source_title", "source_date", "credits",
+                 "date_rules", "projects"}
 DATE_RULE_FIELDS = {"id", "zh", "en", "month", "phrases"}
 MM_RE = re.compile(r"^(0[1-9]|1[0-2])$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HEADER_REQUIRED = ("county", "plan_year", "title", "source_document", "source_title")
 COUNTY_FIELDS = {"code", "name_zh", "name_en", "slug"}
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -146,10 +153,30 @@ def _check_header(data: Any, label: str, problems: list[Problem]) -> RegisterMet
     credits = pair("credits", MAX_TEXT["name"]) if data.get("credits") is not None else ("", "")
     rules = _check_date_rules(c, data)
     document = c.text("source_document", MAX_TEXT["name"], required=True)
+    source_date = _check_source_date(c, data.get("source_date"), year)
     if c.count or None in (code, names, slug, year, title, source, credits, document, rules):
         return None
     return RegisterMeta(code, names[0], names[1], slug, year, title[0], title[1], document, source[0], source[1],
-                        credits[0], credits[1], rules)
+                        credits[0], credits[1], rules, source_date or "")
+
+
+def _check_source_date(c: _Checker, value: Any, year: int | None) -> str | None:
+    """The header's ``source_date`` (optional): a real day, ``YYYY-MM-DD``, no later than the plan year."""
+    if value is None:
+        return None
+    if isinstance(value, date):  # YAML reads an unquoted 2024-01-25 as a date
+        value = value.isoformat()
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) and DATE_RE.match(value) else None
+    except ValueError:
+        day = None
+    if day is None:
+        c.add("source_date", f"{_show(value)} is not a date YYYY-MM-DD")
+        return None
+    if year is not None and day.year > year:
+        c.add("source_date", f"{value} is after the plan year {year}")
+        return None
+    return value
 
 
 def _check_date_rules(c: _Checker, data: _LineDict) -> tuple[DateRule, ...] | None:

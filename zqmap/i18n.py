@@ -91,7 +91,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export_title": ("{title}分布示意图", "{title} (schematic)"),
     "export_filters": ("筛选条件：{what}", "Filters: {what}"),
     "export_date": ("导出日期：{date}", "Exported: {date}"),
-    "export_source": ("资料来源：{source}{credits}", "Source: {source}{credits}"),
+    "export_source": ("资料来源：{source}{dated}{credits}", "Source: {source}{dated}{credits}"),
     "schematic_note": ("示意图，界线仅供参考，不作为权属争议依据。", "Schematic map (示意图); boundaries are indicative."),
     "no_filters": ("无（全部项目）", "none (all projects)"),
     "months_from_to": ("{a} 至 {b}", "{a} to {b}"),
@@ -351,6 +351,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "report_xlsx": ("调度表 Excel", "Report (Excel)"),
     "report_pdf": ("调度表 PDF", "Report (PDF)"),
     "implied_note": ("≈ 年度任务，原文未给月份，按年底计", "≈ year's task: no month in the text, counted as December"),
+    # uxdata (issue 11): link parameters that were dropped or changed, undated counts, register date, exports
+    "link_notes": ("链接参数：{what}", "From the link: {what}"),
+    "link_unknown": ("{param}={value} 无法识别，已忽略", "{param}={value} not known, ignored"),
+    "link_clamped": ("{param}={value} 超出计划年份，按 {to} 显示", "{param}={value} outside the plan year, shown as {to}"),
+    "link_cut": ("搜索词（{value}）超过 {to} 字，已截断", "search text ({value}) longer than {to} characters, cut"),
+    "text_cut": ("搜索词最多 {n} 字", "Search text: at most {n} characters"),
+    "n_shown_undated": ("显示 {n} 个，其中 {u} 个未定时间", "{n} shown, {u} of them undated"),
+    "timeline_caption_range": ("按节点月份统计；{a} 至 {b} 以外的月份为灰色。显示的 {n} 个项目中 {u} 个未定时间，不在图中。",
+                               "Milestones per month; months outside {a} to {b} in grey. {n} shown, {u} of them "
+                               "undated (not in the chart)."),
+    "plan_start": ("年初", "the start"),
+    "plan_end": ("年底", "the end"),
+    "register_as_of": ("资料日期：{date}（{source}）", "Register as of {date} ({source})"),
+    "pdf_page": ("PDF 纸张与方向", "PDF paper and orientation"),
+    "no_point": ("原文未给地点，不给坐标", "no coordinates: the plan gives no site"),
 }
 
 

@@ -10,11 +10,24 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from zqmap.filters import Filter
+from zqmap.filters import Filter, ParamNote
 from zqmap.i18n import t
-from zqmap.vocab import DATE_PRECISIONS, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS, STATUSES
+from zqmap.vocab import (
+    CATEGORIES,
+    DATE_PRECISIONS,
+    EXPORT_FORMATS,
+    MILESTONE_KINDS,
+    ORIENTATIONS,
+    PAPERS,
+    PRECISION_BY_KEY,
+    SECTORS,
+    STATUSES,
+)
+
+# The PDF briefing's pages the app offers: "<paper>-<orientation>", the default first.
+PDF_PAGES = tuple(f"{p}-{o}" for p in PAPERS for o in ORIENTATIONS)
 
 
 def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = None) -> str:
@@ -48,16 +61,51 @@ def describe(flt: Filter, lang: str, township_names: Mapping[str, str] | None = 
         parts.append(t("undated_excluded", lang))
     if flt.text.strip():
         parts.append(t("text_is", lang, q=flt.text.strip()))
+    if flt.categories:
+        parts.append(t("category", lang) + colon + _join([CATEGORIES[c].label(lang) for c in flt.categories], lang))
     return sep.join(parts) if parts else t("no_filters", lang)
+
+
+def link_notes(notes: Sequence[ParamNote], lang: str) -> str:
+    """What a link's parameters lost or changed (:meth:`Filter.parse_params`), in words; empty if nothing.
+
+    >>> link_notes([ParamNote("sector", "mining", "unknown"), ParamNote("from", "2023-12", "clamped", "2024-01")], "en")
+    'From the link: sector=mining not known, ignored; from=2023-12 outside the plan year, shown as 2024-01'
+    """
+    if not notes:
+        return ""
+    sep = "；" if lang == "zh" else "; "
+    said = [t(f"link_{n.what}", lang, param=n.param, value=_shorten(n.value, 20 if n.what == "cut" else 40), to=n.to)
+            for n in notes]
+    return t("link_notes", lang, what=sep.join(said))
+
+
+def _shorten(text: str, n: int) -> str:
+    """A link's value as the caption quotes it: at most ``n`` characters, then "…"."""
+    return text if len(text) <= n else text[:n] + "…"
 
 
 def _join(items: list[str], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
 
 
-def export_filename(flt: Filter, fmt: str, slug: str) -> str:
+def pdf_page_label(page: str, lang: str) -> str:
+    """A :data:`PDF_PAGES` entry in words.
+
+    >>> pdf_page_label("a3-portrait", "zh"), pdf_page_label("a4-landscape", "en")
+    ('A3 纵向', 'A4 Landscape')
+    """
+    paper, orientation = page.split("-")
+    return f"{PAPERS[paper].label(lang)} {ORIENTATIONS[orientation].label(lang)}"
+
+
+def export_filename(flt: Filter, fmt: str, slug: str, page: str = PDF_PAGES[0]) -> str:
     """A file name that says what the export holds (ASCII, no spaces); ``slug`` names the county
-    (:attr:`zqmap.register.RegisterMeta.slug`)."""
+    (:attr:`zqmap.register.RegisterMeta.slug`); a PDF on another page than A4 landscape says which.
+
+    >>> export_filename(Filter(), "pdf", "zuoquan", page="a3-portrait")
+    'zuoquan-projects-all-a3-portrait.pdf'
+    """
     parts = [f"{slug}-projects", "+".join(flt.sectors) if flt.sectors else "all"]
     if flt.month_from or flt.month_to:
         parts.append(f"{flt.month_from or 'start'}_{flt.month_to or 'end'}")
@@ -73,6 +121,10 @@ def export_filename(flt: Filter, fmt: str, slug: str) -> str:
         parts.append("+".join(flt.statuses))
     if not flt.include_undated:
         parts.append("dated")
+    if flt.categories:
+        parts.append("+".join(flt.categories))
     if flt.text.strip():
         parts.append("q" + hashlib.sha256(flt.text.strip().encode()).hexdigest()[:6])
+    if fmt == "pdf" and page != PDF_PAGES[0]:
+        parts.append(page)
     return "-".join(parts) + EXPORT_FORMATS[fmt].suffix

@@ -46,6 +46,7 @@ from zqmap.checks import (  # noqa: F401 - Problem, valid_month and BAD_CHARS_RE
 from zqmap.header import DateRule, RegisterMeta, _check_header  # noqa: F401 - DateRule: API
 from zqmap.paths import COUNTIES_FILE, PLACES_FILE, PROJECTS_FILE, resolve_data_dir
 from zqmap.vocab import (
+    CATEGORIES,
     DATE_PRECISIONS,
     MATCH_CONFIDENCES,
     MILESTONE_KINDS,
@@ -314,7 +315,7 @@ def _check_projects(
         name_zh = c.text("name_zh", MAX_TEXT["name"], required=True)
         name_en = c.text("name_en", MAX_TEXT["name"], required=True)
         sector = c.choice("sector", SECTORS)
-        category = c.text("category", MAX_TEXT["short"]) or ""
+        category = c.choice("category", CATEGORIES) or ""  # optional; a key of zqmap.vocab.CATEGORIES
         place_id = rec.get("place")
         place = None
         if place_id is not None:
@@ -355,7 +356,8 @@ def _project_row(pid, name_zh, name_en, sector, category, place, places, precisi
                         key=DATE_PRECISION_RANK.__getitem__, default=None)
     investment = sum(q["value"] for q in quantities if q["kind"] == "investment")
     notes = " ".join(f"{m['note']} {m['note_en']}" for m in milestones)
-    search = " ".join([pid, name_zh, name_en, category, place.name_zh, place.name_en,
+    labels = [CATEGORIES[category].zh, CATEGORIES[category].en] if category else []
+    search = " ".join([pid, name_zh, name_en, category, *labels, place.name_zh, place.name_en,
                        township.name_zh, township.name_en, summary_zh, summary_en, notes, source])
     return {
         "id": pid, "name_zh": name_zh, "name_en": name_en, "sector": sector, "category": category,

@@ -20,7 +20,7 @@ import pyarrow as pa
 from zqmap.filters import due_order
 from zqmap.fmt import amount_in_unit, format_yi, last_updated, milestone_text, quantity_text
 from zqmap.i18n import t
-from zqmap.vocab import PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import PRECISION_BY_KEY, SECTORS, category_label
 
 
 class Digest:
@@ -174,27 +174,34 @@ def timeline(projects: pd.DataFrame, lang: str, plan_months: Sequence[str] = ())
 
 
 IMPLIED_OPACITY = 0.35  # the timeline draws implied months (a year's task, counted as December) pale
+OUTSIDE_RANGE_COLOUR = "#d0d0d0"  # the timeline's bars of months outside the chosen range
 
 
 def timeline_chart(frame: pd.DataFrame, colours: list[str], implied: pd.DataFrame | None = None,
-                   labels: tuple[str, str] = ("", "")) -> tuple[pd.DataFrame, dict]:
+                   labels: tuple[str, str] = ("", ""), span: tuple[str | None, str | None] = (None, None)
+                   ) -> tuple[pd.DataFrame, dict]:
     """(long data, Vega-Lite spec) of a stacked bar chart of :func:`timeline`, for ``st.vega_lite_chart``.
 
     With ``implied`` (the same table for the milestones whose month is implied; ``frame``
     then holds the stated and derived ones), implied milestones are stacked on top, pale
     (:data:`IMPLIED_OPACITY`), with a legend naming both (``labels``: firm, implied).
+    ``span`` is the chosen month range (``None``: open): bars of months outside it are grey
+    (their milestones belong to shown projects, outside the range asked for).
 
     ``st.bar_chart`` builds an Altair chart and validates it against the Vega-Lite
     schema on every rerun (tens of ms); this spec is a few dicts.
 
-    >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 0]}, index=pd.Index(["2024-01", "2024-02"], name="m")), ["#000"])
+    >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 2]}, index=pd.Index(["2024-01", "2024-02"], name="m")), ["#000"],
+    ...                             span=("2024-02", None))
     >>> data.to_dict("records")
-    [{'m': '2024-01', 's': 'A', 'n': 1}]
+    [{'m': '2024-01', 's': 'A', 'n': 1, 'out': True}, {'m': '2024-02', 's': 'A', 'n': 2, 'out': False}]
+    >>> spec["encoding"]["color"]["condition"]
+    {'test': 'datum.out', 'value': '#d0d0d0'}
     >>> idx = pd.Index(["2024-11", "2024-12"], name="m")
     >>> data, spec = timeline_chart(pd.DataFrame({"A": [1, 0]}, index=idx), ["#000"],
     ...                             pd.DataFrame({"A": [0, 2]}, index=idx), ("stated", "implied"))
     >>> data.to_dict("records"), spec["encoding"]["opacity"]["scale"]
-    ([{'m': '2024-11', 's': 'A', 'n': 1, 'd': 'stated'}, {'m': '2024-12', 's': 'A', 'n': 2, 'd': 'implied'}], {'domain': ['stated', 'implied'], 'range': [1.0, 0.35]})
+    ([{'m': '2024-11', 's': 'A', 'n': 1, 'd': 'stated', 'out': False}, {'m': '2024-12', 's': 'A', 'n': 2, 'd': 'implied', 'out': False}], {'domain': ['stated', 'implied'], 'range': [1.0, 0.35]})
     """
     months = [str(m) for m in frame.index]
     if implied is not None:  # a month only implied milestones fall in is a month of the chart too
@@ -204,6 +211,8 @@ def timeline_chart(frame: pd.DataFrame, colours: list[str], implied: pd.DataFram
     if implied is not None:
         data = pd.concat([data.assign(d=labels[0]), _long(implied, months, sectors).assign(d=labels[1])],
                          ignore_index=True)
+    lo, hi = span[0] or "0000-00", span[1] or "9999-99"
+    data["out"] = [not lo <= m <= hi for m in data["m"]]
     spec = {
         "mark": {"type": "bar"},
         "encoding": {
@@ -212,7 +221,8 @@ def timeline_chart(frame: pd.DataFrame, colours: list[str], implied: pd.DataFram
             "y": {"field": "n", "type": "quantitative", "stack": True, "title": None},
             "color": {"field": "s", "type": "nominal", "title": None,
                       "legend": {"orient": "bottom", "columns": 3, "labelLimit": 160},
-                      "scale": {"domain": sectors, "range": list(colours)}},
+                      "scale": {"domain": sectors, "range": list(colours)},
+                      "condition": {"test": "datum.out", "value": OUTSIDE_RANGE_COLOUR}},
         },
     }
     if implied is not None:
@@ -230,14 +240,35 @@ def _long(frame: pd.DataFrame, months: list[str], sectors: list[str]) -> pd.Data
                          "s": np.asarray(sectors, dtype=object)[sector_at], "n": counts[month_at, sector_at]})
 
 
-def timeline_view(digest: Digest, rows: np.ndarray, colours: list[str]) -> tuple[pd.DataFrame, dict]:
-    """The app's timeline: stated and derived months solid, implied ones pale, legend in the digest's language."""
+def timeline_view(digest: Digest, rows: np.ndarray, colours: list[str],
+                  span: tuple[str | None, str | None] = (None, None)) -> tuple[pd.DataFrame, dict]:
+    """The app's timeline: stated and derived months solid, implied ones pale, legend in the digest's
+    language; months outside ``span`` (the chosen range) grey."""
     from zqmap.vocab import DATE_PRECISIONS
 
     lang = digest.lang
     firm = f"{DATE_PRECISIONS['stated'].label(lang)} / {DATE_PRECISIONS['derived'].label(lang)}"
     return timeline_chart(digest.timeline(rows, implied=False), colours, digest.timeline(rows, implied=True),
-                          (firm, DATE_PRECISIONS["implied"].label(lang)))
+                          (firm, DATE_PRECISIONS["implied"].label(lang)), span)
+
+
+def undated_notes(span: tuple[str | None, str | None], shown: int, undated: int, lang: str) -> tuple[str, str]:
+    """(under the counts, under the timeline): how many of the shown projects have no date.
+
+    With a month range chosen the undated projects are shown (when "include undated" is on) although
+    no month of theirs is in the range: say so next to the count, and under the chart which months
+    are grey. Without a range the count needs no note.
+
+    >>> undated_notes(("2024-03", None), 15, 12, "en")[0]
+    '15 shown, 12 of them undated'
+    >>> undated_notes((None, None), 88, 21, "en")
+    ('', 'Milestones per month; 21 more projects have no date.')
+    """
+    if not (span[0] or span[1]):
+        return "", t("timeline_caption", lang, n=undated)
+    a, b = span[0] or t("plan_start", lang), span[1] or t("plan_end", lang)
+    return (t("n_shown_undated", lang, n=shown, u=undated) if undated else "",
+            t("timeline_caption_range", lang, a=a, b=b, n=shown, u=undated))
 
 
 def undated_count(projects: pd.DataFrame) -> int:
@@ -257,6 +288,7 @@ def display_table(projects: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         t("name", lang): projects[name].to_numpy(),
         t("sector", lang): [SECTORS[s].label(lang) for s in projects["sector"]],
+        t("category", lang): [category_label(c, lang) for c in projects["category"]],
         t("due_month", lang): projects["due_month"].fillna(t("no_date", lang)).to_numpy(),
         t("township", lang): projects[township].to_numpy(),
         t("place", lang): projects[place].to_numpy(),
@@ -278,7 +310,8 @@ def detail_table(row: pd.Series, lang: str) -> pd.DataFrame:
         precision += " — " + t("precision_note", lang, what=level.label(lang))
     items = [
         (t("name", lang), f"{row['name_zh']} / {row['name_en']}"),
-        (t("sector", lang), SECTORS[row["sector"]].label(lang) + (f" · {row['category']}" if row["category"] else "")),
+        (t("sector", lang), SECTORS[row["sector"]].label(lang)),
+        (t("category", lang), category_label(row["category"], lang)),
         (t("place", lang), f"{place} ({township})" if place != township else place),
         (t("precision", lang), precision),
         (t("milestones", lang), milestone_text(row["milestones"], lang, sep="\n") or t("no_date", lang)),

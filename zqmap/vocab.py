@@ -1,4 +1,4 @@
-"""The project's vocabularies: sectors, milestone kinds, precision levels (of places
+"""The project's vocabularies: sectors, categories, milestone kinds, precision levels (of places
 and of dates), match confidence, quantity kinds and export formats.
 
 Each fact is defined once here and imported everywhere else (the map, the
@@ -63,6 +63,43 @@ MILESTONE_KINDS: dict[str, Term] = _index(
     Term("other", "其他节点", "other milestone"),
 )
 
+# A project's finer grouping (``category``, optional): the register accepts only these keys, and
+# the table, details, filters and exports show their labels, never the key. Grouped by sector.
+CATEGORIES: dict[str, Term] = _index(
+    Term("walnut", "核桃", "Walnut"),
+    Term("forsythia", "连翘", "Forsythia"),
+    Term("goat", "羊产业", "Goat & sheep farming"),
+    Term("tea", "茶叶", "Tea"),
+    Term("rural-revitalisation", "乡村振兴", "Rural revitalisation"),
+    Term("coal", "煤矿", "Coal mining"),
+    Term("iron", "铁矿及冶金", "Iron ore & ironmaking"),
+    Term("latex", "乳胶制品", "Latex products"),
+    Term("new-energy", "新能源（光伏、风电）", "New energy (solar, wind)"),
+    Term("pumped-storage", "抽水蓄能", "Pumped-storage hydropower"),
+    Term("quartz-pv", "石英砂及光伏制造", "Quartz sand & PV manufacturing"),
+    Term("culture-brand", "文化品牌", "Cultural brands"),
+    Term("red-tourism", "红色旅游", "Red tourism (revolutionary heritage)"),
+    Term("painting-base", "写生基地", "Sketching & art bases"),
+    Term("summer-resort", "休闲度假", "Leisure & summer resorts"),
+    Term("low-altitude", "低空经济", "Low-altitude flight"),
+    Term("city", "县城建设", "County town"),
+    Term("roads", "道路", "Roads"),
+    Term("railway", "铁路", "Railway"),
+    Term("power-grid", "电网", "Power grid"),
+    Term("education", "教育", "Education"),
+    Term("health", "医疗卫生", "Health care"),
+)
+
+
+def category_label(key: str, lang: str) -> str:
+    """A category's label in ``lang``; empty for a project without one.
+
+    >>> category_label("power-grid", "zh"), category_label("", "en")
+    ('电网', '')
+    """
+    return CATEGORIES[key].label(lang) if key else ""
+
+
 # How a marker is drawn for a precision level: every renderer (web map, briefing,
 # legends) reads ``Precision.style``. Filled markers are exact; hollow and
 # dashed ones mark an approximate placement.
@@ -79,6 +116,9 @@ class Precision(Term):
     """A precision level of a location, with the marker style it is drawn in."""
 
     style: str = "filled"  # a key of MARKER_STYLES
+    # False: the site is not known, so data exports (GeoJSON, CSV, XLSX, GPKG) give no point (a null
+    # geometry, empty lon/lat) rather than the stand-in point the map and the briefing draw in ``style``.
+    exported_point: bool = True
 
     @property
     def approximate(self) -> bool:
@@ -90,7 +130,7 @@ PRECISIONS: tuple[Precision, ...] = (
     Precision("site", "确切位置", "exact site", style="filled"),
     Precision("village", "村庄", "village", style="filled"),
     Precision("township", "乡镇驻地", "township seat", style="hollow"),
-    Precision("county", "全县（位置未定）", "county-wide (site not known)", style="dashed"),
+    Precision("county", "全县（位置未定）", "county-wide (site not known)", style="dashed", exported_point=False),
 )
 PRECISION_BY_KEY: dict[str, Precision] = {p.key: p for p in PRECISIONS}
 PRECISION_RANK: dict[str, int] = {p.key: i for i, p in enumerate(PRECISIONS)}
@@ -160,6 +200,23 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
         ExportFormat("gpkg", ".gpkg", "application/geopackage+sqlite3", "GeoPackage", "GeoPackage", _TABLES),
     )
 }
+
+
+@dataclass(frozen=True)
+class Paper(Term):
+    """A paper size the PDF briefing can be drawn on."""
+
+    mm: tuple[float, float] = (297, 210)  # long side, short side
+
+
+PAPERS: dict[str, Paper] = _index(
+    Paper("a4", "A4", "A4", mm=(297, 210)),
+    Paper("a3", "A3", "A3", mm=(420, 297)),
+)
+ORIENTATIONS: dict[str, Term] = _index(
+    Term("landscape", "横向", "Landscape"),
+    Term("portrait", "纵向", "Portrait"),
+)
 
 
 @dataclass(frozen=True)

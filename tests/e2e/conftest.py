@@ -189,6 +189,16 @@ def wait_for_app(page, timeout: float = MAP_TIMEOUT) -> None:
                                                                                     timeout=timeout * 1000)
 
 
+def open_page_and_wait(browser, url: str, viewport: dict | None = None, locale: str = "zh-CN"):
+    """A new page (own context; the caller closes ``page.context``) on ``url``, once the app is drawn."""
+    context = browser.new_context(viewport=viewport or VIEWPORT, locale=locale, timezone_id="Asia/Shanghai")
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    wait_for_app(page)
+    return page
+
+
 def map_iframe_element(page):
     """The <iframe> element of the map, in the main document."""
     el = page.query_selector(MAP_IFRAME)

@@ -36,7 +36,7 @@ from xss_payloads import ACCEPTED, REJECTED, SPOOF_ID, TEXTS
 from zqmap.filters import Filter, sort_by_due
 from zqmap.register import load, validate
 from zqmap.summary import detail_table, display_table
-from zqmap.vocab import MILESTONE_KINDS, SECTORS
+from zqmap.vocab import CATEGORIES, MILESTONE_KINDS, SECTORS
 
 from .conftest import (
     ACTION_TIMEOUT_MS,
@@ -55,7 +55,8 @@ from .conftest import (
 # The register
 
 # (field, length limit of the register)
-FIELDS = (("name_zh", 200), ("name_en", 200), ("summary_zh", 1000), ("summary_en", 1000), ("category", 80),
+# (category is not free text: a key of zqmap.vocab.CATEGORIES, cycled through below)
+FIELDS = (("name_zh", 200), ("name_en", 200), ("summary_zh", 1000), ("summary_en", 1000),
           ("note", 1000), ("note_en", 1000), ("unit", 40), ("quantity_note", 1000), ("as_written", 1000),
           ("source", 80))
 PLACE_CYCLE = ("village-xiaqizhi", "village-tongtan", "town-yangjiao", "town-sucheng", "county-zuoquan",
@@ -72,6 +73,7 @@ NEIGHBOUR_PAYLOADS = {"name_zh": "css-breakout", "name_en": "img-unquoted"}
 LINE_PROJECT = 1  # drawn as a line (its tooltip is bound to a polyline too)
 KINDS = tuple(MILESTONE_KINDS)
 SECTOR_KEYS = tuple(SECTORS)
+CATEGORY_KEYS = tuple(CATEGORIES)
 BY_KEY = {p.key: p.text for p in ACCEPTED}
 DETAIL_MAX = 12  # at most this many detail panels are opened in the app (each is one rerun)
 
@@ -98,7 +100,7 @@ def sweep_projects(place_precision: dict[str, str]) -> list[dict]:
         rec = project(
             pid_of(i), name_zh=v["name_zh"], name_en=v["name_en"], sector=SECTOR_KEYS[i % len(SECTOR_KEYS)],
             place=place, precision=place_precision[place], summary_zh=v["summary_zh"], summary_en=v["summary_en"],
-            category=v["category"], source=v["source"],
+            category=CATEGORY_KEYS[i % len(CATEGORY_KEYS)], source=v["source"],
             milestones=[{"date_precision": "stated", "month": f"2024-{i % 12 + 1:02d}", "kind": KINDS[i % len(KINDS)], "note": v["note"],
                          "note_en": v["note_en"]}],
             quantities=[{"kind": "investment", "value": (i + 1) * 10_000_000, "unit": "CNY",
@@ -602,7 +604,7 @@ def test_spreadsheet_exports_keep_text(sweep):
 # --------------------------------------------------------------------------
 # Payloads the validator refuses
 
-PROJECT_TEXT_FIELDS = ("name_zh", "name_en", "summary_zh", "summary_en", "category", "source",
+PROJECT_TEXT_FIELDS = ("name_zh", "name_en", "summary_zh", "summary_en", "source",
                        "milestones[0].note", "milestones[0].note_en", "quantities[0].as_written",
                        "quantities[0].note", "quantities[1].unit")
 PLACE_TEXT_FIELDS = ("name_zh", "name_en")

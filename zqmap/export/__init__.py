@@ -37,11 +37,14 @@ class View:
     selected: gpd.GeoDataFrame
     lang: str = "zh"
     on: date | None = None  # the export date printed on snapshots (today if None)
+    paper: str = "a4"  # the PDF briefing's paper (a key of zqmap.export.briefing.layout.PAPERS) ...
+    orientation: str = "landscape"  # ... and its orientation (landscape, portrait); the PNG is A4 landscape
 
     @classmethod
-    def of(cls, dataset: Dataset, flt: Filter, lang: str = "zh", on: date | None = None) -> View:
+    def of(cls, dataset: Dataset, flt: Filter, lang: str = "zh", on: date | None = None, paper: str = "a4",
+           orientation: str = "landscape") -> View:
         """The view of ``dataset`` through ``flt``, rows sorted by due month."""
-        return cls(dataset, flt, sort_by_due(apply(dataset.projects, flt)), lang, on)
+        return cls(dataset, flt, sort_by_due(apply(dataset.projects, flt)), lang, on, paper, orientation)
 
     @property
     def export_date(self) -> date:

@@ -366,7 +366,7 @@ def pdf_figures(report: Report) -> list:
 
     view, lang = report.view, report.lang
     fonts = page_fonts(view)
-    records = flat_records(view)
+    records = flat_records(view, drawn=True)
     for rec, s in zip(records, report.statuses["status"], strict=True):
         rec["colour"] = STATUSES[s].colour
     stamp = t("as_of", lang, month=report.month)

@@ -2,7 +2,10 @@
 
 Every format carries the same flat record per project (:func:`flat_records`);
 GeoJSON keeps milestones and quantities as nested lists, the tabular formats
-spell them out as text.
+spell them out as text. A project whose site is not known (a precision level
+without ``exported_point``: county-wide) has no geometry and empty lon/lat, and
+its precision label says so: a GIS user must not see a pile of "sites" at the
+county seat (the map and the briefing draw it with their own dashed symbol).
 """
 
 from __future__ import annotations
@@ -20,17 +23,23 @@ import shapely
 from zqmap.export import View, exporter
 from zqmap.fmt import milestone_text, quantity_text
 from zqmap.i18n import t
-from zqmap.vocab import DATE_PRECISIONS, PRECISION_BY_KEY, SECTORS
+from zqmap.vocab import DATE_PRECISIONS, PRECISION_BY_KEY, SECTORS, category_label
 
 COORD_DECIMALS = 6  # ~0.1 m: RFC 7946 §11.2 advises no more precision than needed
 
 
-def flat_records(view: View) -> list[dict]:
-    """One flat dict per selected project, numbered in view order (1, 2, …)."""
+def flat_records(view: View, drawn: bool = False) -> list[dict]:
+    """One flat dict per selected project, numbered in view order (1, 2, …).
+
+    ``lon``/``lat`` are the project's point in data exports: none for a project whose site is not
+    known. With ``drawn`` they are the point a drawing puts its symbol at (the briefing's dashed
+    marker at the county seat) and the precision label is the level's own.
+    """
     lang = view.lang
     rows = []
     for no, (_, p) in enumerate(view.selected.iterrows(), start=1):
-        point = p.geometry if p.geometry.geom_type == "Point" else p.geometry.representative_point()
+        geom = p.geometry if drawn else _geometry(p)
+        point = None if geom is None else geom if geom.geom_type == "Point" else geom.representative_point()
         rows.append({
             "no": no,
             "id": p["id"],
@@ -39,13 +48,15 @@ def flat_records(view: View) -> list[dict]:
             "sector": p["sector"],
             "sector_label": SECTORS[p["sector"]].label(lang),
             "category": p["category"],
+            "category_label": category_label(p["category"], lang),
             "township": p["township"],
             "township_name": p["township_zh"] if lang == "zh" else p["township_en"],
             "place": p["place"],
             "place_zh": p["place_zh"],
             "place_en": p["place_en"],
             "precision": p["precision"],
-            "precision_label": PRECISION_BY_KEY[p["precision"]].label(lang),
+            "precision_label": PRECISION_BY_KEY[p["precision"]].label(lang) if drawn
+            else _precision_label(p["precision"], lang),
             "first_month": p["first_month"],
             "due_month": p["due_month"],
             "due_precision": p["due_precision"],
@@ -55,11 +66,26 @@ def flat_records(view: View) -> list[dict]:
             "quantities_text": quantity_text(p["quantities"], lang),
             "summary": p["summary_zh"] if lang == "zh" else p["summary_en"],
             "source_ref": p["source_ref"],
-            "lon": round(point.x, COORD_DECIMALS),
-            "lat": round(point.y, COORD_DECIMALS),
+            "lon": None if point is None else round(point.x, COORD_DECIMALS),
+            "lat": None if point is None else round(point.y, COORD_DECIMALS),
             **(_state_fields(p) if "last_seq" in p.index else {}),
         })
     return rows
+
+
+def _geometry(p: pd.Series) -> shapely.Geometry | None:
+    """The project's geometry in data exports: none when its site is not known."""
+    return p.geometry if PRECISION_BY_KEY[p["precision"]].exported_point else None
+
+
+def _precision_label(key: str, lang: str) -> str:
+    """The precision's label; for one without a point, why there are no coordinates.
+
+    >>> _precision_label("county", "en")
+    'county-wide (site not known) — no coordinates: the plan gives no site'
+    """
+    level = PRECISION_BY_KEY[key]
+    return level.label(lang) if level.exported_point else level.label(lang) + " — " + t("no_point", lang)
 
 
 def _state_fields(p: pd.Series) -> dict:
@@ -76,7 +102,7 @@ def _state_fields(p: pd.Series) -> dict:
 # Headers of the tabular exports, per language (machine keys stay in GeoJSON/GPKG).
 _HEADERS_ZH = {
     "no": "序号", "id": "编号", "name_zh": "名称", "name_en": "英文名称", "sector": "领域代码",
-    "sector_label": "领域", "category": "类别", "township": "乡镇代码", "township_name": "乡镇",
+    "sector_label": "领域", "category": "类别代码", "category_label": "类别", "township": "乡镇代码", "township_name": "乡镇",
     "place": "地点代码", "place_zh": "地点", "place_en": "地点（英文）", "precision": "精度代码",
     "precision_label": "位置精度", "first_month": "最早节点", "due_month": "最迟节点",
     "due_precision": "时间依据代码", "due_precision_label": "时间依据",
@@ -165,11 +191,12 @@ def to_xlsx(view: View) -> bytes:
 
 
 def _feature(row: pd.Series, flat: dict) -> dict:
-    geom = shapely.set_precision(row.geometry, 10 ** -COORD_DECIMALS)
+    geom = _geometry(row)
+    geometry = None if geom is None else shapely.geometry.mapping(shapely.set_precision(geom, 10 ** -COORD_DECIMALS))
     props = {k: flat[k] for k in flat if k not in ("lon", "lat", "milestones_text", "quantities_text")}
     props["milestones"] = row["milestones"]
     props["quantities"] = row["quantities"]
-    return {"type": "Feature", "id": row["id"], "geometry": shapely.geometry.mapping(geom), "properties": props}
+    return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": props}
 
 
 @exporter("geojson")
@@ -192,7 +219,8 @@ def geodataframe(view: View) -> gpd.GeoDataFrame:
     frame = pd.DataFrame(flat_records(view), columns=list(_columns(view)))
     frame["milestones_json"] = [json.dumps(m, ensure_ascii=False) for m in view.selected["milestones"]]
     frame["quantities_json"] = [json.dumps(q, ensure_ascii=False) for q in view.selected["quantities"]]
-    return gpd.GeoDataFrame(frame, geometry=list(view.selected.geometry), crs=view.selected.crs)
+    geoms = [_geometry(p) for _, p in view.selected.iterrows()]
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=view.selected.crs), crs=view.selected.crs)
 
 
 @exporter("gpkg")
@@ -201,8 +229,8 @@ def to_gpkg(view: View) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "zqmap.gpkg"
         gdf = geodataframe(view)
-        if gdf.empty:
-            # GDAL cannot infer a geometry type from no rows; declare one.
+        if gdf.geometry.isna().all():
+            # GDAL cannot infer a geometry type from no rows (or only null geometries); declare one.
             gdf.to_file(path, layer="projects", driver="GPKG", engine="pyogrio", geometry_type="Point")
         else:
             gdf.to_file(path, layer="projects", driver="GPKG", engine="pyogrio")

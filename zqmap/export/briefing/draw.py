@@ -47,7 +47,6 @@ from zqmap.export.briefing.style import (
     MARKER_PT,
     MARKER_SPACING_PT,
     MUTED,
-    PAGE_SIZE,
     PX,
     halo,
     marker_style,
@@ -117,7 +116,8 @@ def map_data(view: View, records: list[dict]) -> MapData:
 def draw_map(fig: Figure, rect: Rect, view: View, data: MapData, fonts: Fonts) -> list[Placed]:
     """Draw the map into ``rect`` of ``fig``; returns where the markers went."""
     frame = frame_for(data.county.total_bounds, rect)
-    ax = fig.add_axes((rect.x / PAGE_SIZE[0], rect.y / PAGE_SIZE[1], rect.w / PAGE_SIZE[0], rect.h / PAGE_SIZE[1]))
+    pw, ph = fig.get_size_inches()  # the page: A4 or A3, either way round
+    ax = fig.add_axes((rect.x / pw, rect.y / ph, rect.w / pw, rect.h / ph))
     ax.set_xlim(frame.x0, frame.x1)
     ax.set_ylim(frame.y0, frame.y1)
     ax.set_xticks([])

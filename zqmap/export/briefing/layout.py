@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import shapely
 
+from zqmap.vocab import ORIENTATIONS, PAPERS
+
 MAP_PAD = 0.05  # space around the county, as a fraction of its extent
 
 
@@ -42,15 +44,64 @@ class Rect:
         return self.x + self.w
 
 
-# Page 1 with the map only (PDF, and PNG of a large selection) ...
-FULL_MAP = Rect(0.35, 0.40, 7.35, 7.05)
-FULL_SIDE = Rect(7.95, 0.40, 3.39, 7.05)
+# The papers (zqmap.vocab.PAPERS: A4, A3) and orientations the PDF briefing is drawn on.
+MARGIN = 0.35  # in, left and right
+SIDE_W = 3.39  # in: the legend and notes beside the map (landscape)
+SIDE_H = 2.7  # in: the legend and notes under the map (portrait)
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """The boxes of a briefing page on one paper and orientation (inches)."""
+
+    size: tuple[float, float]  # width, height (the paper's exact size)
+    full_map: Rect  # page 1: the map ...
+    full_side: Rect  # ... and its legend and notes
+    table: Rect  # pages 2+: the project table
+    side_beside: bool  # True: the legend stands beside the map (landscape), else under it
+
+    @property
+    def header_rule(self) -> float:
+        """The height (in) of the line under the header, where a table page's filter line sits."""
+        return self.size[1] - 0.86
+
+
+def page_layout(paper: str = "a4", orientation: str = "landscape") -> PageLayout:
+    """The page's boxes: A4 landscape is the default (and the PNG's page); A3 gives the map and the
+    table more room at the same type sizes; portrait puts the legend under the map.
+
+    >>> page_layout().full_map, page_layout().table
+    (Rect(x=0.35, y=0.4, w=7.35, h=7.05), Rect(x=0.35, y=0.42, w=10.99, h=6.75))
+    >>> a3 = page_layout("a3", "portrait"); [round(v, 2) for v in a3.size], a3.side_beside
+    ([11.69, 16.54], False)
+    """
+    if paper not in PAPERS or orientation not in ORIENTATIONS:
+        raise ValueError(f"unknown page {paper!r} {orientation!r}; known: {', '.join(PAPERS)} × {', '.join(ORIENTATIONS)}")
+    exact = tuple(v / 25.4 for v in PAPERS[paper].mm)
+    exact = exact if orientation == "landscape" else exact[::-1]
+    w, h = (round(v, 2) for v in exact)  # the boxes are laid out on the size to 0.01 in
+    inner = round(w - 2 * MARGIN, 2)
+    table = Rect(MARGIN, 0.42, inner, round(h - 1.52, 2))
+    top = round(h - 0.82, 2)  # the map's top: under the header
+    if orientation == "landscape":
+        map_w = round(inner - 0.25 - SIDE_W, 2)
+        return PageLayout(exact, Rect(MARGIN, 0.40, map_w, round(top - 0.40, 2)),
+                          Rect(round(MARGIN + map_w + 0.25, 2), 0.40, SIDE_W, round(top - 0.40, 2)), table, True)
+    map_y = round(0.40 + SIDE_H + 0.2, 2)
+    return PageLayout(exact, Rect(MARGIN, map_y, inner, round(top - map_y, 2)), Rect(MARGIN, 0.40, inner, SIDE_H),
+                      table, False)
+
+
+_A4 = page_layout()
+# Page 1 with the map only (PDF, and PNG of a large selection) on A4 landscape ...
+FULL_MAP = _A4.full_map
+FULL_SIDE = _A4.full_side
 # ... and the PNG with its table panel.
 COMPACT_MAP = Rect(0.35, 1.95, 5.5, 5.5)
 COMPACT_SIDE = Rect(0.35, 0.30, 5.5, 1.52)
 COMPACT_TABLE = Rect(6.1, 0.30, 5.24, 7.15)
-# Table pages of the PDF.
-TABLE_PAGE = Rect(0.35, 0.42, 10.99, 6.75)
+# Table pages of the PDF (and of the monthly report) on A4 landscape.
+TABLE_PAGE = _A4.table
 
 
 # --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import matplotlib
 import pandas as pd
@@ -15,10 +16,18 @@ from matplotlib.figure import Figure
 from zqmap.export import View, exporter
 from zqmap.export.briefing.draw import draw_map, map_data
 from zqmap.export.briefing.fonts import Fonts, page_fonts
-from zqmap.export.briefing.layout import COMPACT_MAP, COMPACT_SIDE, COMPACT_TABLE, FULL_MAP, FULL_SIDE, TABLE_PAGE, Rect
+from zqmap.export.briefing.layout import (
+    COMPACT_MAP,
+    COMPACT_SIDE,
+    COMPACT_TABLE,
+    PageLayout,
+    Rect,
+    page_layout,
+)
 from zqmap.export.briefing.legend import draw_legend
-from zqmap.export.briefing.style import LINE, MUTED, PAGE_SIZE, TABLE_SIZE, fig_text
+from zqmap.export.briefing.style import LINE, MUTED, TABLE_SIZE, fig_text
 from zqmap.export.briefing.table import (
+    Column,
     LaidRow,
     draw_table,
     fit_table,
@@ -33,6 +42,7 @@ from zqmap.i18n import t
 from zqmap.naming import describe
 from zqmap.vocab import Status
 
+_A4 = page_layout()  # the default page, and the PNG's
 PNG_DPI = 200
 PNG_TABLE_MAX = 40  # the PNG carries the table up to this many projects
 
@@ -41,7 +51,7 @@ def draw_header(fig: Figure, view: View, fonts: Fonts, title: str, page: tuple[i
                 stamp: str | None = None) -> None:
     """Title, counts and export date (or ``stamp``) across the top; page number at the bottom right."""
     lang = view.lang
-    w, h = PAGE_SIZE
+    w, h = fig.get_size_inches()
     fig_text(fig, 0.35, h - 0.3, title, fonts, 15, bold=True, va="top")
     n = len(view.selected)
     parts = [t("n_of_total", lang, n=n, total=len(view.dataset.projects))]
@@ -89,21 +99,23 @@ def _implied(view: View) -> list[str]:
 # Pages and exporters
 
 
-def new_page() -> Figure:
-    fig = Figure(figsize=PAGE_SIZE)
+def new_page(layout: PageLayout | None = None) -> Figure:
+    fig = Figure(figsize=(layout or _A4).size)
     fig.patch.set_facecolor("white")
     return fig
 
 
 def map_page(view: View, records: list[dict], fonts: Fonts, compact: bool, page: tuple[int, int] | None,
              extra_note: str | None = None, title: str | None = None, stamp: str | None = None,
-             statuses: Iterable[Status] | None = None) -> Figure:
-    """Page 1: header, map, legend and notes (plus the table panel if ``compact``).
+             statuses: Iterable[Status] | None = None, layout: PageLayout | None = None) -> Figure:
+    """Page 1: header, map, legend and notes (plus the table panel if ``compact``: A4 landscape).
 
     ``title`` and ``stamp`` replace the export title and date; with ``statuses`` the
     records carry a ``colour`` (colour by status) and the legend lists the statuses.
+    ``layout`` is the page's paper and orientation (A4 landscape if ``None``).
     """
-    fig = new_page()
+    layout = _A4 if compact or layout is None else layout
+    fig = new_page(layout)
     lang = view.lang
     draw_header(fig, view, fonts, title or view.heading("export_title"), page, stamp)
     data = map_data(view, records)
@@ -117,52 +129,64 @@ def map_page(view: View, records: list[dict], fonts: Fonts, compact: bool, page:
         size, laid = fit_table(table_rows(view, records, compact=True), columns, fonts, COMPACT_TABLE.h)
         draw_table(fig, COMPACT_TABLE, columns, laid, fonts, size)
     else:
-        draw_map(fig, FULL_MAP, view, data, fonts)
-        y = draw_legend(fig, FULL_SIDE, FULL_SIDE.top, lang, fonts, 7.5, one_per_row=True, layer_defs=defs,
+        side = layout.full_side
+        draw_map(fig, layout.full_map, view, data, fonts)
+        y = draw_legend(fig, side, side.top, lang, fonts, 7.5, one_per_row=layout.side_beside, layer_defs=defs,
                         statuses=statuses)
-        draw_notes(fig, FULL_SIDE, y - 0.12, view, fonts, 7.5, extra=extra_note)
+        draw_notes(fig, side, y - 0.12, view, fonts, 7.5, extra=extra_note)
     return fig
 
 
 def table_pages(view: View, fonts: Fonts, first_page_no: int, total: int, pages: list[list[LaidRow]],
-                size: float) -> list[Figure]:
+                size: float, layout: PageLayout | None = None) -> list[Figure]:
     """Pages 2+: the project table, header row repeated on each page."""
     lang = view.lang
-    columns = table_columns(lang, compact=False)
+    layout = layout or _A4
+    columns = page_columns(lang, layout)
     what = t("export_filters", lang, what=describe(view.flt, lang, view.township_names()))
     figs = []
     for i, rows in enumerate(pages):
-        fig = new_page()
+        fig = new_page(layout)
         title = t("page_table", lang) if i == 0 else t("table_continued", lang)
         draw_header(fig, view, fonts, f"{view.heading('export_title')} — {title}", (first_page_no + i, total))
-        fig_text(fig, 0.35, PAGE_SIZE[1] - 0.86, fonts.ellipsize(what, 10.9 * 72, 7.5), fonts, 7.5, va="top")
-        draw_table(fig, TABLE_PAGE, columns, rows, fonts, size)
-        footer = "　".join([view.heading("export_source"), t("schematic_note", lang), *_implied(view)])
-        fig_text(fig, 0.35, 0.14, footer, fonts, 6.5, color=MUTED, va="bottom")
+        fig_text(fig, 0.35, layout.header_rule, fonts.ellipsize(what, (layout.table.w - 0.09) * 72, 7.5), fonts, 7.5,
+                 va="top")
+        draw_table(fig, layout.table, columns, rows, fonts, size)
+        foot = fonts.wrap("　".join([view.heading("export_source"), t("schematic_note", lang), *_implied(view)]),
+                          (layout.table.w - 0.9) * 72, 6.5, max_lines=2)  # clear of the page number
+        fig_text(fig, 0.35, 0.14, "\n".join(foot), fonts, 6.5, color=MUTED, va="bottom", linespacing=LINE)
         figs.append(fig)
     return figs
 
 
+def page_columns(lang: str, layout: PageLayout) -> list[Column]:
+    """The PDF table's columns, widened or narrowed in proportion to fill the page's table box."""
+    columns = table_columns(lang, compact=False)
+    scale = layout.table.w / sum(c.width for c in columns)
+    return [replace(c, width=c.width * scale) for c in columns]
+
+
 def pdf_figures(view: View) -> list[Figure]:
-    """Every page of the PDF briefing, in order."""
+    """Every page of the PDF briefing, in order, on the view's paper and orientation."""
+    layout = page_layout(view.paper, view.orientation)
     fonts = page_fonts(view)
-    records = flat_records(view)
+    records = flat_records(view, drawn=True)
     pages: list[list[LaidRow]] = []
     if records:
-        columns = table_columns(view.lang, compact=False)
-        laid = lay_out_rows(table_rows(view, records, compact=False), columns, fonts, TABLE_SIZE)
-        height = TABLE_PAGE.h - TABLE_SIZE * LINE / 72 - 0.1
+        laid = lay_out_rows(table_rows(view, records, compact=False), page_columns(view.lang, layout), fonts,
+                            TABLE_SIZE)
+        height = layout.table.h - TABLE_SIZE * LINE / 72 - 0.1
         pages = paginate(laid, height, height)
     total = 1 + len(pages)
-    figs = [map_page(view, records, fonts, compact=False, page=(1, total))]
-    figs += table_pages(view, fonts, 2, total, pages, TABLE_SIZE)
+    figs = [map_page(view, records, fonts, compact=False, page=(1, total), layout=layout)]
+    figs += table_pages(view, fonts, 2, total, pages, TABLE_SIZE, layout)
     return figs
 
 
 def png_figure(view: View) -> Figure:
     """The single PNG page: map with the table panel, or the map and a note for large selections."""
     fonts = page_fonts(view)
-    records = flat_records(view)
+    records = flat_records(view, drawn=True)
     if 0 < len(records) <= PNG_TABLE_MAX:
         return map_page(view, records, fonts, compact=True, page=None)
     note = t("png_table_omitted", view.lang, max=PNG_TABLE_MAX) if records else None

@@ -1,0 +1,115 @@
+"""Issue 11, what only a browser sees: the export buttons' labels are whole in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from zqmap.i18n import t
+from zqmap.vocab import EXPORT_FORMATS
+
+from .conftest import open_page_and_wait
+
+pytestmark = pytest.mark.browser
+
+# Every button of the main area whose text is cut (by its own box or one of its parents').
+CUT_BUTTONS_JS = """() => {
+  const cut = [];
+  document.querySelectorAll('[data-testid="stMain"] button').forEach((b) => {
+    const label = b.innerText.trim();
+    if (!label) return;
+    for (let el = b.querySelector('p') || b; el && el !== b.parentElement; el = el.parentElement) {
+      if (el.scrollWidth > el.clientWidth + 1) { cut.push(label); return; }
+    }
+    const r = b.getBoundingClientRect();
+    if (r.right > window.innerWidth + 1) cut.push(label);
+  });
+  return cut;
+}"""
+
+
+def _labels(lang: str) -> list[str]:
+    out = []
+    for fmt in EXPORT_FORMATS.values():
+        if fmt.on_demand:
+            out.append(f"{t('prepare', lang)} {fmt.label(lang)}")
+        else:
+            out.append(t("download", lang, fmt=fmt.label(lang)))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_export_buttons_show_their_whole_labels(browser, app_url, lang, width):
+    page = open_page_and_wait(browser, app_url + f"?lang={lang}", {"width": width, "height": 1000})
+    try:
+        main = page.get_by_test_id("stMain")
+        for label in _labels(lang):
+            button = main.get_by_role("button", name=label, exact=True)
+            assert button.count() == 1, label
+            button.scroll_into_view_if_needed()
+            assert button.inner_text().strip() == label
+        assert page.evaluate(CUT_BUTTONS_JS) == []
+        if lang == "en":
+            assert t("download", "en", fmt=EXPORT_FORMATS["geojson"].label("en")) != t(
+                "download", "en", fmt=EXPORT_FORMATS["gpkg"].label("en"))
+    finally:
+        page.context.close()
+
+
+ROW_PX = 35  # st.dataframe's default row height (the header row too)
+
+
+def _details_name(page) -> str:
+    """The details panel's name line (the markdown right under the "Project details" heading)."""
+    return page.locator('[data-testid="stMarkdown"] strong').last.inner_text()
+
+
+def test_a_ticked_row_stays_on_its_project_after_a_filter_change(browser, app_url):
+    from zqmap.filters import due_order
+    from zqmap.register import load
+    from zqmap.vocab import SECTORS
+
+    projects = load().projects
+    order = projects.iloc[due_order(projects)]
+    pick = order.iloc[2]
+    same = order[order["sector"] == pick["sector"]]
+    assert list(same["id"]).index(pick["id"]) != 2  # it moves up when only its sector is shown
+    page = open_page_and_wait(browser, app_url + "?lang=en")
+    try:
+        grid = page.get_by_test_id("stDataFrame").nth(1)  # the project list (the first is the summary)
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + ROW_PX + ROW_PX * 2 + ROW_PX / 2)  # row 2's tick box
+        page.wait_for_function("(name) => [...document.querySelectorAll('[data-testid=stMarkdown] strong')]"
+                               ".some((el) => el.innerText === name)", arg=pick["name_zh"], timeout=15_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_test_id("stMultiSelect").first.click()
+        page.get_by_role("option", name=SECTORS[pick["sector"]].label("en")).click()
+        page.keyboard.press("Escape")
+        page.get_by_text(t("n_of_total", "en", n=len(same), total=len(projects))).wait_for(timeout=30_000)
+        page.get_by_test_id("stDownloadButton").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert _details_name(page) == pick["name_zh"]
+    finally:
+        page.context.close()
+
+
+def test_the_server_log_has_no_duplicated_default_warning(browser, app_url, tmp_path_factory):
+    """A link that sets the month range, a slider move and Reset: Streamlit's warning about a widget
+    "created with a default value but also had its value set via the Session State API" never shows."""
+    from zqmap.register import load
+
+    total = len(load().projects)
+    page = open_page_and_wait(browser, app_url + "?from=2024-03&to=2024-06&sector=industry")
+    try:
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("button", name=t("reset", "zh"), exact=True).click()
+        page.get_by_text(t("n_of_total", "zh", n=total, total=total)).wait_for(timeout=30_000)
+        sidebar.get_by_role("button", name=t("reset", "zh"), exact=True).click()
+        page.wait_for_timeout(2000)
+    finally:
+        page.context.close()
+    logs = list(tmp_path_factory.getbasetemp().glob("app*/streamlit.log"))
+    assert logs, "the app server's log"
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in logs)
+    assert "Session State API" not in text and "default value" not in text, text[-2000:]
