@@ -229,7 +229,8 @@ def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filte
         st.caption(summary.undated_notes(span, len(rows), digest.undated_count(rows), lang)[1])
 
 
-def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, clicked_id: str | None) -> None:
+def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, clicked_id: str | None,
+                          statuses, month: str) -> None:
     # The latest of a row selection and a marker click, kept on the project across filter changes.
     selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(), clicked_id)
     st.subheader(t("table", lang))
@@ -246,6 +247,7 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
     row = digest.projects.iloc[position]
     st.markdown(f"**{md_text(row['name_zh'])}** · {md_text(row['name_en'])}")
     st.table(summary.detail_table(row, lang).map(md_text))
+    app_status.detail(statuses, position, month, lang)  # its status as of the month, and why
     app_panel.show(STORE, cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR), None, "", None), row, lang)
 
 
@@ -325,7 +327,7 @@ def main() -> None:
         return
     show_summary(digest, rows, lang, flt)
     app_status.sections(ds, flt, statuses, rows, month, lang)  # counts by status, late lists, rates
-    show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position))
+    show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position), statuses, month)
     if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan
         app_progress.show(key[2], cached_dataset(str(DATA_DIR), key[1], None, "", None), ds, rows, lang)
     show_downloads(ds, flt, rows, lang)

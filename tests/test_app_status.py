@@ -217,3 +217,19 @@ def test_the_monthly_report_downloads(with_store):
     at.button(key="prep_report_pdf").click().run()
     ok(at)
     assert any("dl_report_pdf" in b.proto.id for b in at.get("download_button"))
+
+
+def test_the_details_panel_says_the_status_and_why(with_store):
+    at = app({"asof": "2024-10", "lang": "en"})
+    ds, frame = expected(with_store, "2024-10")
+    table = next(d for d in at.dataframe if t("id", "en") in d.value.columns)
+    ids = list(table.value[t("id", "en")])
+    row = ids.index("pv-huaneng-phase1")
+    at.session_state["w_table"] = {"selection": {"rows": [row]}}  # what the browser sends for a ticked row
+    at.run()
+    ok(at)
+    position = list(ds.projects["id"]).index("pv-huaneng-phase1")
+    why = status.reasons_text(frame["reasons"].iloc[position], "en")
+    line = [m.value for m in at.markdown if m.value.startswith("**Status")]
+    assert len(line) == 1 and STATUSES["late"].label("en") in line[0], line
+    assert why and why[:20] in line[0].replace("\\", "")

@@ -23,6 +23,7 @@ import streamlit as st
 
 from zqmap import mapview, status_view
 from zqmap import status as status_rules
+from zqmap.escape import md_text
 from zqmap.export import View
 from zqmap.filters import Filter
 from zqmap.i18n import t
@@ -118,6 +119,14 @@ def statuses(key: tuple, ds: Dataset, month: str) -> pd.DataFrame:
     """Every project's status as of ``month`` (positions in ``ds.projects``), once per data version
     (``key``: the app's dataset key) and month."""
     return _statuses(key, month, ds)
+
+
+def detail(statuses: pd.DataFrame, position: int, month: str, lang: str) -> None:
+    """Under the details table: the project's status as of ``month`` and the rules that fired."""
+    row = statuses.iloc[position]
+    text = f"**{md_text(t('status', lang))}（{md_text(month)}）**: {md_text(STATUSES[row['status']].label(lang))}"
+    why = status_rules.reasons_text(row["reasons"], lang)
+    st.markdown(text + (f" — {md_text(why)}" if why else ""))
 
 
 def map_status(key: tuple, ds: Dataset, month: str, lang: str) -> mapview.MapStatus:
