@@ -60,11 +60,16 @@ def test_a_move_keeps_the_component_and_lays_the_new_record_over_the_base(store)
     fg = b["feature_group"]
     assert patch in fg and fg.index(patch) < fg.index("window.zqmap.fill(")  # laid over before the groups draw
     assert "zq-state" not in b["layer_control"]  # not a layer the user toggles
-    # a revert brings the project back to the base map's record: no patch
+    # a revert brings the project back to the base map's point; only its "last updated" line differs
     with open_store(store.path, store.plan) as st:
         st.append(P, "revert", {"event": ev.id}, author="王五", reason="点错")
-    c = st_map.component_args(state.load(store=store.path), rows, options)
-    assert c["key"] == a["key"] and c["feature_group"] == a["feature_group"]
+    reverted = state.load(store=store.path)
+    c = st_map.component_args(reverted, rows, options)
+    assert (c["key"], c["script"]) == (a["key"], a["script"])
+    base = mapview.feature_record(before.projects.iloc[i], "zh")
+    now = mapview.feature_record(reverted.projects.iloc[i], "zh")
+    assert {k for k in now if now[k] != base.get(k)} == {"up"}
+    assert map_edit.StatePatch({i: now}).patch in c["feature_group"]
 
 
 def test_a_note_changes_no_marker(store):
@@ -73,7 +78,9 @@ def test_a_note_changes_no_marker(store):
     a = st_map.component_args(state.load(store=store.path), rows, options)
     append(store, "note", {"text": "已踏勘"}, reason="")
     b = st_map.component_args(state.load(store=store.path), rows, options)
-    assert b == a
+    # the same component and markers; the note changes only the popup's "last updated" line
+    assert {k for k in b if b[k] != a[k]} <= {"feature_group", "layer_control"}  # the per-rerun parts only
+    assert "王五" in b["feature_group"] and "王五" not in a["feature_group"]
 
 
 def test_too_many_changes_render_a_new_base(store, monkeypatch):
