@@ -80,7 +80,8 @@ SUPPORTED: dict[str, Range] = {
     # map_edit.py: the browser bundle's click handling (move mode), checked by tests/test_map_edit.py
     "streamlit-folium": Range("0.24", "0.28"),
     # the component protocol st_map.py speaks through streamlit-folium's component
-    "streamlit": Range("1.40", "1.68"),
+    # selection.py: a dataframe's selection set through Session State (added in 2026; 1.67 is the release tested)
+    "streamlit": Range("1.67", "1.68"),
     # elements.py / st_map.py: folium.elements.ElementAddToElement, Map._children, Layer.render
     "folium": Range("0.18", "0.21"),
     # elements.py: branca.element.MacroElement.render, Element, figure header/html/script
