@@ -144,14 +144,23 @@ def sections(ds: Dataset, flt: Filter, statuses: pd.DataFrame, rows: np.ndarray,
     """Counts by status of the shown projects, then (in tabs) the late lists and the rates."""
     st.subheader(status_view.heading(month, lang))
     st.dataframe(status_view.counts_table(statuses, rows, lang), hide_index=True)
-    report = status_view.report_of(_view(ds, flt, rows, lang), month, statuses, rows)
-    frames = status_view.tables(report)
+    frames = _tables(ds.fingerprint, month, lang, np.asarray(rows).tobytes(), tuple(sorted(flt.to_params().items())),
+                     ds, flt, statuses, rows)
     for tab, frame in zip(st.tabs([f"{t(k, lang)} ({len(f)})" for k, f in frames.items()]), frames.values()):
         with tab:
             if len(frame):
                 st.dataframe(frame, hide_index=True)
             else:
                 st.caption(t("report_none", lang))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _tables(fingerprint: str, month: str, lang: str, rows_key: bytes, params: tuple, _ds: Dataset, _flt: Filter,
+            _statuses: pd.DataFrame, _rows: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The late lists and rates of the shown rows, once per data version, month, language and view
+    (a click on the map or the table reruns the app without changing them)."""
+    report = status_view.report_of(_view(_ds, _flt, _rows, lang), month, _statuses, _rows)
+    return status_view.tables(report)
 
 
 def report_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, month: str, lang: str) -> None:

@@ -400,19 +400,22 @@ def rates(projects: pd.DataFrame, statuses: pd.DataFrame, by: str) -> pd.DataFra
     known = np.isfinite(statuses["invest_rate"].to_numpy())
     annual = np.where(known, np.asarray(_col(projects, "annual_plan_cny"), dtype=float), 0.0)
     invested = np.where(known, np.asarray(_col(projects, "invest_total_cny"), dtype=float), 0.0)
-    frame = pd.DataFrame({"key": keys, "status": statuses["status"].to_numpy(),
-                          "due_start": statuses["due_start"].to_numpy(), "started": statuses["started"].to_numpy(),
-                          "annual_plan": annual, "invested": invested, "known": known})
-    groups = frame.groupby("key", sort=True)
-    out = pd.DataFrame({"projects": groups.size()})
-    status_counts = pd.crosstab(frame["key"], frame["status"])
+    # numpy bincounts over the groups, not pandas groupby/crosstab: the app draws this on every rerun
+    uniq, inv = np.unique(keys, return_inverse=True)
+    n = len(uniq)
+
+    def total(weights) -> np.ndarray:
+        return np.bincount(inv, weights=np.asarray(weights, dtype=float), minlength=n)
+
+    out = pd.DataFrame({"projects": np.bincount(inv, minlength=n)}, index=pd.Index(uniq, name="key"))
+    status = statuses["status"].to_numpy()
     for k in STATUSES:
-        out[k] = status_counts[k] if k in status_counts else 0
-    out["due_start"] = groups["due_start"].sum().astype(int)
-    out["started"] = groups["started"].sum().astype(int)
+        out[k] = total(status == k).astype(np.int64)
+    out["due_start"] = total(statuses["due_start"].to_numpy()).astype(np.int64)
+    out["started"] = total(statuses["started"].to_numpy()).astype(np.int64)
     out["start_rate"] = (out["started"] / out["due_start"].where(out["due_start"] > 0)).astype(float)
-    given = groups["known"].sum() > 0  # no project of the group gives both: the sums are unknown, not 0
-    out["annual_plan"] = groups["annual_plan"].sum().where(given)
-    out["invested"] = groups["invested"].sum().where(given)
+    given = total(known) > 0  # no project of the group gives both: the sums are unknown, not 0
+    out["annual_plan"] = np.where(given, total(annual), np.nan)
+    out["invested"] = np.where(given, total(invested), np.nan)
     out["invest_rate"] = (out["invested"] / out["annual_plan"].where(out["annual_plan"] > 0)).astype(float)
     return out
