@@ -73,6 +73,9 @@ POLL = 0.2  # s between count readings
 RSS_INTERVAL = 0.5  # s between memory samples
 EDIT_TIMEOUT = 60.0  # s: one step of an editor's save (cell, reason, 保存) until the app's rerun finished
 EDIT_PAUSE = 1.0  # s an editor looks at what was saved before the next one
+OUTCOME_WAIT = 10.0  # s for the save's message to be drawn after its rerun finished
+CELL_ATTEMPTS = 4  # clicks on the grid before giving up on opening the cell's editor
+CELL_WAIT = 10.0  # s for the cell's editor to open after a click
 GRID_ROW = 35  # px: the height of the data_editor's header and of each row (Streamlit's default)
 WAN = 1e4  # CNY per 万元 (the entry grid's unit)
 
@@ -284,6 +287,7 @@ class Editor:
     saved: list[float] = field(default_factory=list)  # 本月完成投资 values (万元) the app said it saved
     stale: int = 0  # saves the app refused as stale (not an error: the app refusing correctly)
     save_times: list[float] = field(default_factory=list)  # 保存 pressed → the save's rerun finished
+    cell_retries: int = 0  # clicks on the grid that did not open the cell's editor (the page still drawing)
 
 
 @dataclass
@@ -348,19 +352,29 @@ async def _rerun(s: EditorSession, action) -> float | None:
 async def save_progress(s: EditorSession, value: float, step: int, errors: Errors) -> bool:
     """One save as a user makes it: 本月完成投资 of the grid's row typed (double-click, type, Enter),
     the reason when the app asks for it, 保存; what the app then says is recorded. False: stop."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
     from zqmap.i18n import t
 
     page, ed = s.page, s.editor
     grid = page.get_by_test_id("stDataFrameResizable").last  # the entry grid: the last grid of the page
 
     async def type_cell() -> None:
-        await grid.scroll_into_view_if_needed()
-        box = await grid.bounding_box()
-        await page.mouse.click(box["x"] + 30, box["y"] + GRID_ROW * 1.5)  # the row's first cell (project name)
-        for key in ("ArrowRight", "ArrowRight", "Enter"):  # → 下一节点 → 本月完成投资, open its editor
-            await page.keyboard.press(key)
         cell = page.locator("#portal input.gdg-input").first
-        await cell.wait_for(state="visible")
+        for _ in range(CELL_ATTEMPTS):  # a busy page may not have drawn the (new) grid yet: click again
+            await grid.get_by_test_id("glide-cell-0-0").filter(has_text=ed.query).wait_for(state="attached")
+            await grid.scroll_into_view_if_needed()
+            box = await grid.bounding_box()
+            await page.mouse.click(box["x"] + 30, box["y"] + GRID_ROW * 1.5)  # the row's first cell (project name)
+            for key in ("ArrowRight", "ArrowRight", "Enter"):  # → 下一节点 → 本月完成投资, open its editor
+                await page.keyboard.press(key)
+            with contextlib.suppress(PlaywrightTimeout):
+                await cell.wait_for(state="visible", timeout=CELL_WAIT * 1000)
+                break
+            ed.cell_retries += 1
+            await page.keyboard.press("Escape")
+        else:
+            raise TimeoutError(f"the cell editor did not open in {CELL_ATTEMPTS} attempts")
         await cell.fill(f"{value:g}")
         await cell.press("Enter")
 
@@ -381,10 +395,18 @@ async def save_progress(s: EditorSession, value: float, step: int, errors: Error
         errors.timeouts.append(f"{ed.name}: save {step} never finished")
         return False
     ed.save_times.append(took)
-    if await page.get_by_text(t("pe_saved", "zh", n=1, author=ed.name), exact=True).count():
+    saved = page.get_by_text(t("pe_saved", "zh", n=1, author=ed.name), exact=True)
+    stale = page.get_by_text(t("pe_stale", "zh")[:20])
+    refused = page.get_by_text(t("pe_failed", "zh")[:10]).or_(page.get_by_text(t("pe_nothing", "zh")))
+    deadline = time.monotonic() + OUTCOME_WAIT  # a busy browser may draw the run's message a little later
+    while time.monotonic() < deadline and not await refused.count():
+        if await saved.count() or await stale.count():
+            break
+        await asyncio.sleep(0.2)
+    if await saved.count():
         ed.saved.append(value)
         return True
-    if await page.get_by_text(t("pe_stale", "zh")[:20]).count():
+    if await stale.count():
         ed.stale += 1  # refused correctly; open the form anew on what the store holds
         await page.reload(wait_until="domcontentloaded")
         await page.get_by_text(t("pe_title", "zh")).first.click()
@@ -399,7 +421,11 @@ async def edit_until(s: EditorSession, until: float, errors: Errors) -> None:
     step = 0
     while time.monotonic() < until:
         step += 1
-        if not await save_progress(s, float(step), step, errors):
+        try:
+            if not await save_progress(s, float(step), step, errors):
+                return
+        except Exception as exc:  # a wait timed out: this editor stops, the error is kept
+            errors.timeouts.append(f"{s.editor.name}: save {step}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
             return
         await asyncio.sleep(EDIT_PAUSE)
 
@@ -751,6 +777,8 @@ def editor_lines(r: Result) -> list[str]:
         f"| lost events (confirmed, not in the store) | {sum(c.lost.values()) if c else '—'} |",
         f"| events in the store no editor saw confirmed | {len(c.unexpected) if c else '—'} |",
         f"| stale refusals (the app refusing correctly; not errors) | {sum(ed.stale for ed in r.editors)} |",
+        f"| grid clicks repeated (the cell editor not open within {CELL_WAIT:.0f} s) | "
+        f"{sum(ed.cell_retries for ed in r.editors)} |",
         f"| `Store.verify()` | {'[] (sound)' if c and not c.verify else c.verify if c else '—'} |",
         f"| `zqmap store verify` exit status | {c.cli_rc if c else '—'} |",
         f"| median save (保存 → its rerun finished) | {Result.median(times):.2f} s (n={len(times)}) |",
