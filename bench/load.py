@@ -317,7 +317,6 @@ def editors_for(data_dir: Path, count: int) -> list[Editor]:
 
 async def open_editor(browser, url: str, ed: Editor, errors: Errors) -> EditorSession:
     """The app filtered to the editor's project, the entry opened, the laptop name given."""
-    from zqmap.i18n import t
 
     context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(EDIT_TIMEOUT * 1000)
@@ -330,11 +329,18 @@ async def open_editor(browser, url: str, ed: Editor, errors: Errors) -> EditorSe
     frame = await _map_frame(page, PAGE_TIMEOUT)
     if await settle(frame, 1, PAGE_TIMEOUT, started) is None:
         raise TimeoutError(f"{ed.name}: the map never showed its one project {ed.project}")
+    await open_entry(page, ed)
+    return EditorSession(ed, context, page, finished)
+
+
+async def open_entry(page, ed: Editor) -> None:
+    """Open the monthly entry and give the laptop name (once per browser session, as the app asks)."""
+    from zqmap.i18n import t
+
     await page.get_by_text(t("pe_title", "zh")).first.click()
     await page.get_by_label(t("your_name", "zh")).fill(ed.name)
     await page.get_by_role("button", name=t("start_editing", "zh")).click()
     await page.get_by_role("button", name=t("pe_save", "zh"), exact=True).wait_for(state="visible")
-    return EditorSession(ed, context, page, finished)
 
 
 async def _rerun(s: EditorSession, action) -> float | None:
@@ -408,9 +414,8 @@ async def save_progress(s: EditorSession, value: float, step: int, errors: Error
         return True
     if await stale.count():
         ed.stale += 1  # refused correctly; open the form anew on what the store holds
-        await page.reload(wait_until="domcontentloaded")
-        await page.get_by_text(t("pe_title", "zh")).first.click()
-        await page.get_by_role("button", name=t("pe_save", "zh"), exact=True).wait_for(state="visible")
+        await page.reload(wait_until="domcontentloaded")  # a new browser session: the name again
+        await open_entry(page, ed)
         return True
     shown = await page.get_by_test_id("stAlert").all_inner_texts()
     errors.page.append(f"{ed.name}: save {step} not confirmed; the page says {shown!r}")
