@@ -356,7 +356,7 @@ async def _rerun(s: EditorSession, action) -> float | None:
 
 
 async def save_progress(s: EditorSession, value: float, step: int, errors: Errors) -> bool:
-    """One save as a user makes it: 本月完成投资 of the grid's row typed (double-click, type, Enter),
+    """One save as a user makes it: 本月完成投资 of the grid's row typed (its cell selected, Enter, type, Enter),
     the reason when the app asks for it, 保存; what the app then says is recorded. False: stop."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
