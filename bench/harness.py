@@ -101,9 +101,10 @@ class Server:
 
 
 def start_server(app: str, data_dir: Path, log_path: Path, attempts: int = 3,
-                 timeout: float = SERVER_START_TIMEOUT) -> Server:
-    """Start ``streamlit run app`` with ``ZQMAP_DATA=data_dir``; returns once it is healthy."""
-    env = {**os.environ, "ZQMAP_DATA": str(data_dir), "PYTHONUNBUFFERED": "1"}
+                 timeout: float = SERVER_START_TIMEOUT, env: dict[str, str] | None = None) -> Server:
+    """Start ``streamlit run app`` with ``ZQMAP_DATA=data_dir`` (and ``env`` on top of this process's
+    environment); returns once it is healthy."""
+    env = {**os.environ, **(env or {}), "ZQMAP_DATA": str(data_dir), "PYTHONUNBUFFERED": "1"}
     for name in DROPPED_ENV:
         env.pop(name, None)
     problem = ""

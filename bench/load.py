@@ -15,12 +15,22 @@ same, for the single-user figure. Measured:
   (visible markers + the numbers on cluster icons) first equal to the expected
   value and holding for 0.5 s; median single user versus under load.
 
+With ``--editors E`` the server runs on a temporary event store (laptop mode), and after the
+viewers' run above (the baseline) the same viewers filter for another D seconds while E editor
+sessions record monthly progress through the app's 调度 entry (the ``st.data_editor`` grid: a cell
+of 本月完成投资 typed, the reason when the app asks for one, 保存), each on a project of its own.
+Measured besides: every save the app said succeeded is in the store (per editor, and the store
+holds nothing else), the chain verifies (``Store.verify()`` and ``zqmap store verify``), stale
+refusals (counted apart: the app refusing correctly), and the viewers' median filter update with
+editors against the baseline (the ratio; target ≤ 1.5×).
+
 Everything is bounded: every wait has a timeout, the whole run has a deadline,
 and the server and the browser are stopped in ``finally`` blocks. Only
 127.0.0.1 is contacted. Usage::
 
     .venv/bin/python bench/load.py                       # N=20, D=60 s → bench/results-load.md
     .venv/bin/python bench/load.py --sessions 4 --duration 10 --out /tmp/load.md
+    .venv/bin/python bench/load.py --editors 5 --sessions 15 --duration 60
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 if __package__ in (None, ""):  # run as a script: bench/load.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -61,6 +71,13 @@ UPDATE_TIMEOUT = 60.0  # s: one filter change until the count settles
 SETTLE_HOLD = 0.5  # s the count must hold the expected value
 POLL = 0.2  # s between count readings
 RSS_INTERVAL = 0.5  # s between memory samples
+EDIT_TIMEOUT = 60.0  # s: one step of an editor's save (cell, reason, 保存) until the app's rerun finished
+EDIT_PAUSE = 1.0  # s an editor looks at what was saved before the next one
+OUTCOME_WAIT = 10.0  # s for the save's message to be drawn after its rerun finished
+CELL_ATTEMPTS = 4  # clicks on the grid before giving up on opening the cell's editor
+CELL_WAIT = 10.0  # s for the cell's editor to open after a click
+GRID_ROW = 35  # px: the height of the data_editor's header and of each row (Streamlit's default)
+WAN = 1e4  # CNY per 万元 (the entry grid's unit)
 
 COUNT_JS = SHOWN_COUNT_JS
 HAS_MAP_JS = "() => !!document.querySelector('.leaflet-container') && !!window.map && !!window.zqmap"
@@ -192,11 +209,15 @@ class Session:
     box: object
     finished: list[float]  # arrival times of the server's "script finished" messages
     done: int = 0
+    broken: bool = False  # an update never settled: the page is in an unknown state
 
 
-def _watch_reruns(page, finished: list[float]) -> None:
-    """Record when each rerun's ``script_finished`` message arrives over the websocket."""
+def _watch_reruns(page, finished: list[float], complete_only: bool = False) -> None:
+    """Record when each rerun's ``script_finished`` message arrives over the websocket
+    (``complete_only``: only runs that finished, not those cut short by the next rerun)."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    complete = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 
     def on_frame(payload) -> None:
         msg = ForwardMsg()
@@ -204,7 +225,7 @@ def _watch_reruns(page, finished: list[float]) -> None:
             msg.ParseFromString(payload.encode() if isinstance(payload, str) else payload)
         except Exception:  # not a ForwardMsg
             return
-        if msg.WhichOneof("type") == "script_finished":
+        if msg.WhichOneof("type") == "script_finished" and (not complete_only or msg.script_finished in complete):
             finished.append(time.monotonic())
 
     page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
@@ -234,7 +255,7 @@ async def change_filters(s: Session, plan: list[tuple[str, int]], start: int, un
     ``times``: Enter → count settled; ``reruns``: Enter → the server's rerun finished.
     """
     i = start
-    while time.monotonic() < until and (max_changes is None or s.done < max_changes):
+    while not s.broken and time.monotonic() < until and (max_changes is None or s.done < max_changes):
         query, expected = plan[i % len(plan)]
         i += 1
         t0 = time.monotonic()
@@ -243,12 +264,223 @@ async def change_filters(s: Session, plan: list[tuple[str, int]], start: int, un
         took = await settle(s.frame, expected, UPDATE_TIMEOUT, t0)
         if took is None:
             errors.timeouts.append(f"{s.name}: {query!r} never showed {expected}")
+            s.broken = True
             return  # this session's page is in an unknown state: stop it, keep the error
         times.append(took)
         done = [f - t0 for f in s.finished if f > t0]
         if done:
             reruns.append(done[0])
         s.done += 1
+
+
+# --------------------------------------------------------------------------
+# Editors: monthly progress through the 调度 entry grid, as a user records it
+
+
+@dataclass
+class Editor:
+    """One editor session's project and what the app told it."""
+
+    name: str  # the laptop name typed into the name form (every event carries it)
+    project: str
+    query: str  # a search that shows this project alone (the entry grid then has its one row)
+    saved: list[float] = field(default_factory=list)  # 本月完成投资 values (万元) the app said it saved
+    stale: int = 0  # saves the app refused as stale (not an error: the app refusing correctly)
+    save_times: list[float] = field(default_factory=list)  # 保存 pressed → the save's rerun finished
+    cell_retries: int = 0  # clicks on the grid that did not open the cell's editor (the page still drawing)
+
+
+@dataclass
+class EditorSession:
+    editor: Editor
+    context: object
+    page: object
+    finished: list[float]  # arrival times of the server's completed reruns
+
+
+def editors_for(data_dir: Path, count: int) -> list[Editor]:
+    """``count`` editors, each on a project of its own that a search for its Chinese name shows alone."""
+    from zqmap.filters import Filter, mask
+    from zqmap.register import load
+
+    projects = load(data_dir).projects
+    out: list[Editor] = []
+    for pid, name in zip(projects["id"], projects["name_zh"]):
+        if len(out) == count:
+            break
+        if int(mask(projects, Filter(text=name)).sum()) == 1:
+            out.append(Editor(f"编辑{len(out) + 1:02d}", str(pid), str(name)))
+    if len(out) < count:
+        raise ValueError(f"only {len(out)} projects can be shown alone by a search; {count} editors asked for")
+    return out
+
+
+async def open_editor(browser, url: str, ed: Editor, errors: Errors) -> EditorSession:
+    """The app filtered to the editor's project, the entry opened, the laptop name given."""
+
+    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(EDIT_TIMEOUT * 1000)
+    page = await context.new_page()
+    errors.hook(page, ed.name)
+    finished: list[float] = []
+    _watch_reruns(page, finished, complete_only=True)
+    await page.goto(f"{url}?q={quote(ed.query)}", wait_until="domcontentloaded", timeout=PAGE_TIMEOUT * 1000)
+    started = time.monotonic()
+    frame = await _map_frame(page, PAGE_TIMEOUT)
+    if await settle(frame, 1, PAGE_TIMEOUT, started) is None:
+        raise TimeoutError(f"{ed.name}: the map never showed its one project {ed.project}")
+    await open_entry(page, ed)
+    return EditorSession(ed, context, page, finished)
+
+
+async def open_entry(page, ed: Editor) -> None:
+    """Open the monthly entry and give the laptop name (once per browser session, as the app asks)."""
+    from zqmap.i18n import t
+
+    await page.get_by_text(t("pe_title", "zh")).first.click()
+    await page.get_by_label(t("your_name", "zh")).fill(ed.name)
+    await page.get_by_role("button", name=t("start_editing", "zh")).click()
+    await page.get_by_role("button", name=t("pe_save", "zh"), exact=True).wait_for(state="visible")
+
+
+async def _rerun(s: EditorSession, action) -> float | None:
+    """Do ``action`` and wait for the next completed rerun; seconds taken, None on timeout."""
+    t0 = time.monotonic()
+    await action()
+    while time.monotonic() - t0 < EDIT_TIMEOUT:
+        if any(f > t0 for f in s.finished):
+            await asyncio.sleep(0.3)  # the browser draws what the run sent
+            return time.monotonic() - t0
+        await asyncio.sleep(0.1)
+    return None
+
+
+async def save_progress(s: EditorSession, value: float, step: int, errors: Errors) -> bool:
+    """One save as a user makes it: 本月完成投资 of the grid's row typed (its cell selected, Enter, type, Enter),
+    the reason when the app asks for it, 保存; what the app then says is recorded. False: stop."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    from zqmap.i18n import t
+
+    page, ed = s.page, s.editor
+    grid = page.get_by_test_id("stDataFrameResizable").last  # the entry grid: the last grid of the page
+
+    async def type_cell() -> None:
+        cell = page.locator("#portal input.gdg-input").first
+        for _ in range(CELL_ATTEMPTS):  # a busy page may not have drawn the (new) grid yet: click again
+            await grid.get_by_test_id("glide-cell-0-0").filter(has_text=ed.query).wait_for(state="attached")
+            await grid.scroll_into_view_if_needed()
+            box = await grid.bounding_box()
+            await page.mouse.click(box["x"] + 30, box["y"] + GRID_ROW * 1.5)  # the row's first cell (project name)
+            for key in ("ArrowRight", "ArrowRight", "Enter"):  # → 下一节点 → 本月完成投资, open its editor
+                await page.keyboard.press(key)
+            with contextlib.suppress(PlaywrightTimeout):
+                await cell.wait_for(state="visible", timeout=CELL_WAIT * 1000)
+                break
+            ed.cell_retries += 1
+            await page.keyboard.press("Escape")
+        else:
+            raise TimeoutError(f"the cell editor did not open in {CELL_ATTEMPTS} attempts")
+        await cell.fill(f"{value:g}")
+        await cell.press("Enter")
+
+    if await _rerun(s, type_cell) is None:
+        errors.timeouts.append(f"{ed.name}: the edited cell never reached the app (save {step})")
+        return False
+    reason = page.get_by_label(t("pe_reason", "zh"), exact=True)
+    if await reason.count():  # the month already has a value: a correction, the app asks why
+        async def give_reason() -> None:
+            await reason.fill(f"负载测试第 {step} 次更正")
+            await reason.press("Enter")
+
+        if await _rerun(s, give_reason) is None:
+            errors.timeouts.append(f"{ed.name}: the reason never reached the app (save {step})")
+            return False
+    took = await _rerun(s, page.get_by_role("button", name=t("pe_save", "zh"), exact=True).click)
+    if took is None:
+        errors.timeouts.append(f"{ed.name}: save {step} never finished")
+        return False
+    ed.save_times.append(took)
+    saved = page.get_by_text(t("pe_saved", "zh", n=1, author=ed.name), exact=True)
+    stale = page.get_by_text(t("pe_stale", "zh")[:20])
+    refused = page.get_by_text(t("pe_failed", "zh")[:10]).or_(page.get_by_text(t("pe_nothing", "zh")))
+    deadline = time.monotonic() + OUTCOME_WAIT  # a busy browser may draw the run's message a little later
+    while time.monotonic() < deadline and not await refused.count():
+        if await saved.count() or await stale.count():
+            break
+        await asyncio.sleep(0.2)
+    if await saved.count():
+        ed.saved.append(value)
+        return True
+    if await stale.count():
+        ed.stale += 1  # refused correctly; open the form anew on what the store holds
+        await page.reload(wait_until="domcontentloaded")  # a new browser session: the name again
+        await open_entry(page, ed)
+        return True
+    shown = await page.get_by_test_id("stAlert").all_inner_texts()
+    errors.page.append(f"{ed.name}: save {step} not confirmed; the page says {shown!r}")
+    return False
+
+
+async def edit_until(s: EditorSession, until: float, errors: Errors) -> None:
+    step = 0
+    while time.monotonic() < until:
+        step += 1
+        try:
+            if not await save_progress(s, float(step), step, errors):
+                return
+        except Exception as exc:  # a wait timed out: this editor stops, the error is kept
+            errors.timeouts.append(f"{s.editor.name}: save {step}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            return
+        await asyncio.sleep(EDIT_PAUSE)
+
+
+@dataclass
+class StoreCheck:
+    """The store after the run against what the editors were told."""
+
+    lost: dict[str, int]  # editor → saves the app confirmed that the store lacks
+    unexpected: list[str]  # events in the store that no editor saw confirmed
+    verify: list[str]  # Store.verify()
+    cli_rc: int | None  # `zqmap store verify` exit status
+    cli_out: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.lost.values()) and not self.unexpected and not self.verify and self.cli_rc == 0
+
+
+def check_store(location: Path, editors: list[Editor]) -> StoreCheck:
+    from collections import Counter
+
+    from zqmap.store import open_store
+
+    with open_store(location) as store:
+        events = store.events()
+        problems = store.verify()
+    by = {(ed.name, ed.project): ed for ed in editors}
+    held: dict[str, Counter] = {ed.name: Counter() for ed in editors}
+    unexpected = []
+    for e in events:
+        ed = by.get((e.author, e.project))
+        if ed is None or e.kind != "progress" or set(e.payload) - {"month", "invest_month"}:
+            unexpected.append(f"#{e.seq} {e.kind} {e.project} by {e.author}: {e.payload}")
+            continue
+        held[ed.name][round(e.payload["invest_month"] / WAN, 6)] += 1
+    lost = {}
+    for ed in editors:
+        seen = Counter(round(v, 6) for v in ed.saved)
+        lost[ed.name] = sum((seen - held[ed.name]).values())
+        unexpected += [f"{ed.name}: {v} 万元 × {n} in the store, never confirmed" for v, n in
+                       (held[ed.name] - seen).items()]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "zqmap", "store", "verify", "--store", str(location)],
+                              capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+        rc, out = done.returncode, (done.stdout + done.stderr).strip()
+    except subprocess.TimeoutExpired:
+        rc, out = None, "timed out"
+    return StoreCheck(lost, unexpected, problems, rc, out)
 
 
 # --------------------------------------------------------------------------
@@ -275,6 +507,22 @@ class Result:
     cpu_load: float | None
     open_seconds: float
     log_tail: str = ""
+    editors: list[Editor] = field(default_factory=list)  # empty: viewers only
+    edit_times: list[float] = field(default_factory=list)  # the viewers' updates while the editors saved
+    edit_reruns: list[float] = field(default_factory=list)
+    rss_edit_end: float = float("nan")
+    cpu_edit: float | None = None
+    store: StoreCheck | None = None
+
+    @property
+    def ratio(self) -> float:
+        """The viewers' median update with editors over the same viewers' median without."""
+        base = self.median(self.load_times)
+        return self.median(self.edit_times) / base if base == base and base > 0 else float("nan")
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0 and (self.store is None or self.store.ok)
 
     @property
     def error_count(self) -> int:
@@ -304,7 +552,7 @@ def plan_for(data_dir: Path) -> tuple[list[tuple[str, int]], int]:
 
 
 async def _run(url: str, proc: subprocess.Popen, sampler: RssSampler, sessions: int, duration: float,
-               single_changes: int, plan: list[tuple[str, int]], total: int) -> dict:
+               single_changes: int, plan: list[tuple[str, int]], total: int, editors: list[Editor]) -> dict:
     from playwright.async_api import async_playwright
 
     from zqmap.i18n import t
@@ -312,7 +560,7 @@ async def _run(url: str, proc: subprocess.Popen, sampler: RssSampler, sessions: 
     label = t("search", "zh")
     errors = Errors()
     out: dict = {"errors": errors, "rss_start": sampler.now(), "single": [], "load": [], "single_rerun": [],
-                 "load_rerun": []}
+                 "load_rerun": [], "edit": [], "edit_rerun": []}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(**harness.launch_options())
         try:
@@ -346,10 +594,27 @@ async def _run(url: str, proc: subprocess.Popen, sampler: RssSampler, sessions: 
             cpu1 = cpu_seconds(proc.pid)
             out["cpu_load"] = (cpu1 - cpu0) / duration if cpu0 is not None and cpu1 is not None else None
             out["rss_end"] = sampler.now()
+            if editors:  # the same viewers again, with the editors saving beside them
+                opened_eds = await asyncio.gather(*(_gated(gate, open_editor(browser, url, ed, errors))
+                                                    for ed in editors), return_exceptions=True)
+                eds = [e for e in opened_eds if isinstance(e, EditorSession)]
+                live_contexts = [e.context for e in eds]
+                errors.page += [f"opening an editor: {type(e).__name__}: {e}" for e in opened_eds
+                                if not isinstance(e, EditorSession)]
+                cpu0 = cpu_seconds(proc.pid)
+                until = time.monotonic() + duration
+                await asyncio.gather(*(change_filters(s, plan, k + 3, until, out["edit"], out["edit_rerun"], errors)
+                                       for k, s in enumerate(live)),
+                                     *(edit_until(e, until, errors) for e in eds))
+                cpu1 = cpu_seconds(proc.pid)
+                out["cpu_edit"] = (cpu1 - cpu0) / duration if cpu0 is not None and cpu1 is not None else None
+                out["rss_edit_end"] = sampler.now()
+            else:
+                live_contexts = []
             errors.watching = False  # closing pages aborts their requests: not errors
-            for s in live:
+            for c in [s.context for s in live] + live_contexts:
                 with contextlib.suppress(Exception):
-                    await s.context.close()
+                    await c.close()
             await asyncio.sleep(3)
             out["rss_closed"] = sampler.now()
         finally:
@@ -384,21 +649,41 @@ def _run_in_thread(make_coro, timeout: float):
     return box["value"]
 
 
+def new_store(location: Path, data_dir: Path) -> None:
+    """An empty event store for ``data_dir``'s plan (what ``zqmap store init`` makes)."""
+    from zqmap.register import load
+    from zqmap.store import open_store
+
+    with open_store(location, load(data_dir), create=True) as store:
+        store.init()
+
+
 def run_load(sessions: int = 20, duration: float = 60.0, single_changes: int = 14, data_dir: Path | None = None,
-             log_path: Path | None = None) -> Result:
-    """One server, one browser: the single-user phase, then ``sessions`` users for ``duration`` seconds."""
+             log_path: Path | None = None, editors: int = 0) -> Result:
+    """One server, one browser: the single-user phase, then ``sessions`` users for ``duration`` seconds;
+    with ``editors``, then the same users for another ``duration`` with ``editors`` editors saving progress
+    (the server then runs in laptop mode on a temporary store)."""
     data_dir = Path(data_dir or bundled_data_dir())
     plan, total = plan_for(data_dir)
+    eds = editors_for(data_dir, editors) if editors else []
     with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="zqmap-load-")))
         if log_path is None:
-            log_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="zqmap-load-"))) / "streamlit.log"
-        server = stack.enter_context(harness.running_server("app.py", data_dir, log_path))
+            log_path = tmp / "streamlit.log"
+        env: dict[str, str] = {}  # viewers only: the server as before
+        if eds:  # a new store of its own, laptop mode
+            new_store(tmp / "store.gpkg", data_dir)
+            env = {"ZQMAP_STORE": str(tmp / "store.gpkg"), "ZQMAP_AUTH": ""}
+        server = stack.enter_context(harness.running_server("app.py", data_dir, log_path, env=env))
         url, proc = server.url, server.proc
         sampler = stack.enter_context(RssSampler(proc.pid))
         budget = (120 + single_changes * UPDATE_TIMEOUT + PAGE_TIMEOUT * (1 + sessions / OPEN_AT_ONCE) + duration
                   + UPDATE_TIMEOUT + 60)
-        out = _run_in_thread(lambda: _run(url, proc, sampler, sessions, duration, single_changes, plan, total),
+        if eds:
+            budget += PAGE_TIMEOUT * (1 + editors / OPEN_AT_ONCE) + duration + 4 * EDIT_TIMEOUT
+        out = _run_in_thread(lambda: _run(url, proc, sampler, sessions, duration, single_changes, plan, total, eds),
                              timeout=budget)
+        store = check_store(tmp / "store.gpkg", eds) if eds else None
         log = log_path.read_text(encoding="utf-8", errors="replace")
         return Result(
             sessions=sessions, duration=duration, projects=total, single_times=out["single"],
@@ -408,6 +693,8 @@ def run_load(sessions: int = 20, duration: float = 60.0, single_changes: int = 1
             rss_end=out["rss_end"], rss_closed=out["rss_closed"], rss_peak=sampler.peak(),
             cpu_load=out["cpu_load"], open_seconds=out["open_seconds"],
             log_tail="\n".join(log.splitlines()[-20:]),
+            editors=eds, edit_times=out["edit"], edit_reruns=out["edit_rerun"],
+            rss_edit_end=out.get("rss_edit_end", float("nan")), cpu_edit=out.get("cpu_edit"), store=store,
         )
 
 
@@ -460,12 +747,67 @@ def report(r: Result, command: str, about: list[str]) -> str:
         "",
         f"Command: `{command}`",
     ]
+    if r.editors:
+        at = lines.index("Machine (shared with other developers' work):")
+        lines[at:at] = [*editor_lines(r), ""]
     problems = e.page + e.requests + e.foreign + e.timeouts
     if problems or r.server_tracebacks:
         lines += ["", "Errors (first 20):", "", *[f"- {p}" for p in problems[:20]]]
         if r.server_tracebacks:
             lines += ["", "Server log (tail):", "", "```", r.log_tail, "```"]
     return "\n".join(lines) + "\n"
+
+
+def editor_lines(r: Result) -> list[str]:
+    """The editors' part of the report: their saves, the store against what they were told, the ratio."""
+    c = r.store
+    saves = sum(len(ed.saved) for ed in r.editors)
+    times = [x for ed in r.editors for x in ed.save_times]
+    with_eds, without = Result.median(r.edit_times), Result.median(r.load_times)
+    verdict = "met" if r.ratio <= 1.5 else "NOT met"
+    lines = [
+        f"## {len(r.editors)} editors saving progress beside the {r.sessions} viewers",
+        "",
+        f"After the viewers' {r.duration:.0f} s above (the baseline), the same {r.sessions} viewers filtered for another",
+        f"{r.duration:.0f} s while {len(r.editors)} editor sessions (laptop mode, each its name typed into the name form)",
+        "recorded 本月完成投资 of a project of their own in the monthly 调度 entry grid (the `st.data_editor`:",
+        "the row's cell selected, its editor opened, a new value typed, Enter; the reason when the app asked for",
+        "one; 保存), one save after another with a 1 s look at the result in between. A save counts as",
+        "confirmed when the app shows its success message. The server ran on a new temporary store.",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        f"| saves confirmed by the app | {saves} ({saves / r.duration:.2f}/s) |",
+        *[f"| — {ed.name} ({ed.project}) | {len(ed.saved)} confirmed, {_lost(c, ed)} lost |" for ed in r.editors],
+        f"| lost events (confirmed, not in the store) | {sum(c.lost.values()) if c else '—'} |",
+        f"| events in the store no editor saw confirmed | {len(c.unexpected) if c else '—'} |",
+        f"| stale refusals (the app refusing correctly; not errors) | {sum(ed.stale for ed in r.editors)} |",
+        f"| grid clicks repeated (the cell editor not open within {CELL_WAIT:.0f} s) | "
+        f"{sum(ed.cell_retries for ed in r.editors)} |",
+        f"| `Store.verify()` | {'[] (sound)' if c and not c.verify else c.verify if c else '—'} |",
+        f"| `zqmap store verify` exit status | {c.cli_rc if c else '—'} |",
+        f"| median save (保存 → its rerun finished) | {Result.median(times):.2f} s (n={len(times)}) |",
+        f"| viewers' median update without editors | {without:.2f} s (n={len(r.load_times)}) |",
+        f"| viewers' median update with editors | {with_eds:.2f} s (n={len(r.edit_times)}) |",
+        f"| ratio with / without (target ≤ 1.5×) | {r.ratio:.2f}× ({verdict}) |",
+        f"| viewers' 90th percentile with editors | {_pct(r.edit_times, 90):.2f} s |",
+        f"| viewers' median server rerun with editors | {Result.median(r.edit_reruns):.2f} s |",
+        f"| server RSS at the end of the editors' run | {r.rss_edit_end:.0f} MB |",
+        f"| server CPU during the editors' run | {r.cpu_edit:.2f} cores |" if r.cpu_edit is not None
+        else "| server CPU during the editors' run | — |",
+        "",
+        "The baseline runs first and the run with editors second, on the same server and the same open viewer",
+        "sessions; errors above count both runs.",
+    ]
+    if c and (c.unexpected or c.verify or c.cli_rc):
+        lines += ["", "Store problems (first 20):", "", *[f"- {p}" for p in (c.unexpected + c.verify)[:20]]]
+        if c.cli_rc:
+            lines += ["", "```", c.cli_out[-2000:], "```"]
+    return lines
+
+
+def _lost(c: StoreCheck | None, ed: Editor) -> str:
+    return str(c.lost.get(ed.name, 0)) if c else "—"
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -480,11 +822,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sessions", "-n", type=int, default=20)
     p.add_argument("--duration", "-d", type=float, default=60.0, help="seconds of load")
     p.add_argument("--single-changes", type=int, default=14, help="filter changes of the single user")
+    p.add_argument("--editors", "-e", type=int, default=0,
+                   help="editor sessions saving progress in a second run beside the viewers (0: viewers only)")
     p.add_argument("--data", type=Path, default=bundled_data_dir())
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results-load.md")
     args = p.parse_args(argv)
     about = harness.machine_lines()  # before the run: the load average is the machine's, not ours
-    result = run_load(args.sessions, args.duration, args.single_changes, args.data)
+    result = run_load(args.sessions, args.duration, args.single_changes, args.data, editors=args.editors)
     load1, load5, _ = os.getloadavg()
     about.append(f"- load average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min); the machine is shared, "
                  "so other work may have run beside this one")
@@ -492,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(result, command, about)
     args.out.write_text(text, encoding="utf-8")
     print(text)
-    return 0 if result.error_count == 0 else 1
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

@@ -31,3 +31,27 @@ def test_concurrent_sessions_no_errors_bounded_memory(browser_available, load_be
     assert len(r.load_times) >= 2 * SESSIONS, report
     assert r.growth < MAX_GROWTH_MB, report
     assert r.rss_peak < r.rss_warm + MAX_GROWTH_MB + 100, report
+
+
+EDITORS = 2
+VIEWERS = 2
+
+
+def test_editors_saving_beside_viewers_lose_nothing_and_the_chain_verifies(browser_available, load_bench, tmp_path):
+    """Two editors record monthly progress through the 调度 entry grid while two viewers filter, against one
+    server and one store: no errors, every save the app confirmed is in the store (and nothing else is), the
+    chain verifies. Speed is the benchmark's business (bench/load.py --editors), not this test's."""
+    log = tmp_path / "streamlit.log"
+    r = load_bench.run_load(sessions=VIEWERS, duration=DURATION, single_changes=2, log_path=log, editors=EDITORS)
+    report = load_bench.report(r, "tests/e2e/test_load.py", [])
+    print(report)
+    e, c = r.errors, r.store
+    assert (r.server_tracebacks, e.page, e.requests, e.foreign, e.timeouts) == (0, [], [], [], []), report
+    assert c is not None and len(r.editors) == EDITORS
+    assert all(ed.saved for ed in r.editors), report  # each editor got at least one save confirmed
+    assert c.lost == {ed.name: 0 for ed in r.editors}, report
+    assert c.unexpected == [], report
+    assert c.verify == [] and c.cli_rc == 0, report
+    assert r.ok
+    assert len({ed.project for ed in r.editors}) == EDITORS  # each on a project of its own
+    assert r.edit_times, report  # the viewers kept filtering while the editors saved
