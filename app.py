@@ -16,7 +16,7 @@ preflight(__file__)  # before setup: say in the page what is missing and the com
 import numpy as np
 import streamlit as st
 
-from zqmap import app_auth, assets, mapview, st_map, state, summary
+from zqmap import app_auth, assets, maplink, mapview, st_map, state, summary
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import Filter, mask
@@ -170,7 +170,8 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str) -> dict | None:
     options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
-    return st_map.show(ds, rows, options, key="map")
+    return st_map.show(ds, rows, options, key="map", selected=st.session_state.get("_selected_id"),
+                       focus=maplink.focus())
 
 
 def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str) -> None:
@@ -207,6 +208,7 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
     row = digest.projects.iloc[position]
     st.markdown(f"**{md_text(row['name_zh'])}** · {md_text(row['name_en'])}")
     st.table(summary.detail_table(row, lang).map(md_text))
+    maplink.show_on_map_button(lang, row["id"])
 
 
 def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
@@ -260,7 +262,10 @@ def main() -> None:
         st.query_params["lang"] = lang
         return
     init_state_from_url(ds.plan_months)
+    if "_selected_id" not in st.session_state:  # a session's first run: the URL's sel=, if it names a project
+        st.session_state["_selected_id"] = maplink.first_selection(set(ds.projects["id"]))
     lang = st.session_state.w_lang
+    maplink.page_css()
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
@@ -271,11 +276,13 @@ def main() -> None:
     app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
     flt = filter_from_widgets(ds)
     st.query_params.from_dict({**flt.to_params(), "lang": lang,
-                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
+                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
+                               **maplink.url_params(ds.county.bounds, st.session_state.get("map"), set(ds.projects["id"]))})
     digest = cached_digest(key, lang)
     rows = digest.sorted_rows(mask(ds.projects, flt))  # positions in ds.projects, in display order
     st.caption(md_text(describe(flt, lang, ds.place_names(lang))))
     clicked = show_map(ds, rows, lang)
+    maplink.copy_link_button(lang)
     show_counts(digest, rows, lang)
     view = (ds.fingerprint, lang, tuple(sorted(flt.to_params().items())))
     built = clicked is None or st_map.map_built(clicked)  # None: no map (its files are missing)

@@ -189,6 +189,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     "report_store": ("进度数据：{store}", "Progress from: {store}"),
     "store_unavailable": ("进度数据无法读取，仅显示计划：{problem}", "The progress store cannot be read; showing the plan only: {problem}"),
     "report_no_store": ("无进度数据（仅计划）", "No progress store (plan only)"),
+    # -- map surface (issue 11: county-wide badge, empty map, selection, link, popup) --
+    "cw_badge": ("全县 · 位置未定 {n}", "County-wide · site unknown {n}"),
+    "cw_title": ("全县范围、位置未定的项目（{n}）", "County-wide projects, site not known ({n})"),
+    "cw_legend": ("虚线框：全县 · 位置未定（不标点，点开看清单）", "Dashed box: county-wide · site unknown (no point; click for the list)"),
+    "cluster_tip": ("{n} 个项目", "{n} projects"),
+    "map_empty": ("没有符合筛选条件的项目", "No project matches the filters"),
+    "precision_note_township": ("非确切地点", "not the exact site"),
+    "precision_note_county": ("地图上不标点", "not drawn as a point"),
+    "source_item": ("{section}方面/{item}", "{section}, item {item}"),
+    "show_on_map": ("在地图上显示", "Show on map"),
+    "copy_link": ("复制链接", "Copy link"),
+    "link_copied": ("链接已复制", "Link copied"),
+    "link_copy_failed": ("无法自动复制，请手动复制：", "Could not copy; copy it by hand:"),
+    "former_place": ("原{name}", "{name} (former)"),
 }
 
 

@@ -33,11 +33,11 @@ import folium
 import numpy as np
 from jinja2 import Template
 
-from zqmap import assets, cache, layers
+from zqmap import assets, cache, layers, mapux
 from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
 from zqmap.escape import script_json
-from zqmap.fmt import milestone, precision_legend, quantity
+from zqmap.fmt import milestone, precision_legend, precision_text, quantity, source_ref_text
 from zqmap.i18n import t
 from zqmap.register import Dataset
 from zqmap.vocab import NEUTRAL_COLOUR, PRECISION_BY_KEY, SECTORS
@@ -65,7 +65,7 @@ def feature_record(row, lang: str, shift=None) -> dict:
     rec = {
         "y": round(point.y, 6), "x": round(point.x, 6), "s": row["sector"], "p": precision,
         "id": _esc(row["id"]), "n": _esc(name), "o": _esc(other), "pl": _esc(place),
-        "src": _esc(row["source_ref"]),
+        "src": _esc(source_ref_text(row["source_ref"], lang)),
         "ms": [_esc(milestone(m, lang)) for m in row["milestones"]],
         "q": [_esc(quantity(q, lang)) for q in row["quantities"]],
         "sm": _esc(row["summary_zh"] if lang == "zh" else row["summary_en"]),
@@ -80,13 +80,16 @@ def _store_meta(lang: str) -> dict:
     """The small, data-independent part of the store: vocabularies and labels."""
     return {
         "lang": lang,
-        "sectors": {k: {"c": s.colour, "g": s.glyph, "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
-        "precisions": {k: {"l": p.label(lang), "st": p.style} for k, p in PRECISION_BY_KEY.items()},
+        "sectors": {k: {"c": s.colour, "g": s.glyph_for(lang), "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
+        "precisions": {k: {"l": p.label(lang), "st": p.style, "t": _esc(precision_text(k, lang))}
+                       for k, p in PRECISION_BY_KEY.items()},
         "neutral": {"c": NEUTRAL_COLOUR, "g": "", "sh": "circle"},
-        "styles": [[precision, _esc(text)] for _, precision, text in precision_legend(lang)],
+        "apart": ["county"],  # no known site: listed apart (zqmap.mapux), not drawn as a point
+        # The marker styles in use: county-wide projects are not markers (their badge has its own entry).
+        "styles": [[precision, _esc(text)] for _, precision, text in precision_legend(lang) if precision != "county"],
+        "extra": mapux.legend_entries(lang),
         "labels": {k: t(k, lang) for k in ("place", "precision", "milestones", "quantities", "source", "id",
                                           "no_date", "summary_field")},
-        "approx": {k: t("precision_note", lang, what=p.label(lang)) for k, p in PRECISION_BY_KEY.items() if p.approximate},
     }
 
 
@@ -140,9 +143,10 @@ _STORE_JS = """
 .zq-cluster span { background: #fff; color: #222; border-radius: 50%; min-width: 22px; height: 22px; line-height: 22px;
   font: bold 12px sans-serif; text-align: center; padding: 0 2px; }
 .zq-popup h4 { margin: 0 0 2px; font-size: 15px; }
-.zq-popup .zq-other { color: #555; margin-bottom: 6px; }
+.zq-popup .zq-other { color: #555; margin-bottom: 6px; font-size: 12px; }
 .zq-popup table { border-collapse: collapse; font-size: 12px; }
 .zq-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
+.zq-popup td:first-child { white-space: nowrap; color: #555; }
 .zq-popup .zq-approx { color: #a04000; font-style: italic; }
 .zq-popup .zq-id { color: #888; font-size: 11px; margin-top: 4px; }
 .zq-legend { background: rgba(255,255,255,.92); padding: 4px 7px; border-radius: 4px; font-size: 11px; line-height: 17px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
@@ -181,9 +185,8 @@ window.zqmap = (function () {
   function popup(f) {
     var L_ = D.labels, rows = '';
     rows += '<tr><td>' + L_.place + '</td><td>' + f.pl + '</td></tr>';
-    var prec = D.precisions[f.p].l;
-    if (D.approx[f.p]) { prec += '<div class="zq-approx">' + D.approx[f.p] + '</div>'; }
-    rows += '<tr><td>' + L_.precision + '</td><td>' + prec + '</td></tr>';
+    var prec = D.precisions[f.p];
+    rows += '<tr><td>' + L_.precision + '</td><td' + (prec.st === 'filled' ? '' : ' class="zq-approx"') + '>' + prec.t + '</td></tr>';
     var ms = f.ms.length ? f.ms.join('<br>') : L_.no_date;
     rows += '<tr><td>' + L_.milestones + '</td><td>' + ms + '</td></tr>';
     if (f.q.length) { rows += '<tr><td>' + L_.quantities + '</td><td>' + f.q.join('<br>') + '</td></tr>'; }
@@ -232,24 +235,48 @@ window.zqmap = (function () {
     }
     throw err;
   }
+  // Projects with no known site (D.apart: county precision) get no marker: they are listed apart
+  // (zqmap.mapux draws their badge); the others are markers in the cluster.
   function draw(group, sector, rows) {
-    var markers = new Array(rows.length);
+    var markers = [], apart = [];
     for (var i = 0; i < rows.length; i++) {
-      (function (f, i) {
-        var m = L.marker([f.y, f.x], {icon: icon(f), riseOnHover: true, zqSector: f.s});
+      (function (f) {
+        if (D.apart.indexOf(f.p) >= 0) { apart.push(f); return; }
+        var m = L.marker([f.y, f.x], {icon: icon(f), riseOnHover: true, zqSector: f.s, zqPrecision: f.p, zqId: f.id});
         m.bindTooltip(f.n, {direction: 'right'});
         m.on('click', function () {
           if (!m.getPopup()) { m.bindPopup(popup(f), {maxWidth: 380}); m.openPopup(); }
         });
-        markers[i] = m;
+        m.on('popupopen', function () { m.closeTooltip(); if (m.getTooltip()) { m.getTooltip().setOpacity(0); } });
+        m.on('popupclose', function () { if (m.getTooltip()) { m.getTooltip().setOpacity(0.9); } });
+        m.zqFeature = f;
+        markers.push(m);
         if (f.ln) { L.polyline(f.ln, {color: D.sectors[f.s].c, weight: 4, opacity: .8}).bindTooltip(f.n).addTo(group); }
-      })(D.features[rows[i]], i);
+      })(D.features[rows[i]]);
     }
     group.zqMarkers = markers;
-    group.on('add', function () { cluster.addLayers(markers); });
-    group.on('remove', function () { drop(markers); });
+    group.zqApart = apart;
+    group.zqSector = sector;
+    // A newer group of a sector supersedes the older ones (a filter change); a group the layer control
+    // hides stays listed, to come back.
+    groups = groups.filter(function (g) { return g._map || g.zqSector !== sector; });
+    groups.push(group);
+    group.on('add', function () { cluster.addLayers(markers); changed(); });
+    group.on('remove', function () { drop(markers); changed(); });
     if (group._map) { cluster.addLayers(markers); }
-    return markers.length;
+    changed();
+    return markers.length + apart.length;
+  }
+  // What is drawn changed (a filter, the layer control): tell the listeners (zqmap.mapux) once.
+  var groups = [], listeners = [], pending = false;
+  function changed() {
+    if (pending) return;
+    pending = true;
+    setTimeout(function () {
+      pending = false;
+      var shown = groups.filter(function (g) { return !!g._map; });
+      listeners.forEach(function (fn) { fn(shown); });
+    }, 0);
   }
   // A filter change removes every sector group in one go (then adds the new ones):
   // removing all markers one by one costs far more than clearing the cluster group.
@@ -267,7 +294,8 @@ window.zqmap = (function () {
       flushing = false;
     });
   }
-  return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster};
+  return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster, popup: popup, icon: icon,
+          onChange: function (fn) { listeners.push(fn); changed(); }};
 })();
 {% endmacro %}
 """
@@ -318,11 +346,13 @@ class Legend(Macro):
   var legend = L.control({position: 'bottomleft'});
   legend.onAdd = function () {
     var div = L.DomUtil.create('div', 'zq-legend');
-    var D = window.zqmap.data, html = '<details open><summary class="zq-legend-title">' + {{ this.title }} + '</summary>';
+    var D = window.zqmap.data, wide = {{ this._parent.get_name() }}.getSize().x >= 600;  // a phone: collapsed
+    var html = '<details' + (wide ? ' open' : '') + '><summary class="zq-legend-title">' + {{ this.title }} + '</summary>';
     Object.keys(D.sectors).forEach(function (k) { html += '<div>' + window.zqmap.svg(k, D.styles[0][0]) + D.sectors[k].l + '</div>'; });
     D.styles.forEach(function (s, i) {
       html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + window.zqmap.svg(D.neutral, s[0]) + s[1] + '</div>';
     });
+    D.extra.forEach(function (e) { html += '<div class="' + e[2] + '">' + e[0] + e[1] + '</div>'; });
     {{ this.layers }}.forEach(function (l, i) {
       html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + l[0] + l[1] + '</div>';
     });
@@ -385,8 +415,11 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     county = counties.loc[counties["focus"]].geometry.union_all()
     minx, miny, maxx, maxy = county.bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
-                   control_scale=True, prefer_canvas=False, min_zoom=7, max_zoom=18)
-    m.options.update(min_zoom=7, max_zoom=18)  # folium gives these to a tile layer only; markercluster needs maxZoom
+                   control_scale=True, prefer_canvas=False, min_zoom=mapux.MIN_ZOOM, max_zoom=mapux.MAX_ZOOM)
+    # folium gives these to a tile layer only; markercluster needs maxZoom. Past MAX_ZOOM (and outside
+    # the county's surroundings) there would be no boundary or label left on screen.
+    m.options.update(min_zoom=mapux.MIN_ZOOM, max_zoom=mapux.MAX_ZOOM, max_bounds=mapux.max_bounds(county.bounds),
+                     max_bounds_viscosity=0.8)
     if js_urls is None or css_urls is None:
         app_js, app_css = assets.app_urls()
         js_urls, css_urls = js_urls or app_js, css_urls or app_css
@@ -402,6 +435,7 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     ProjectStore(lang, features=None if url else features_json(ds, lang, options.gcj02), url=url,
                  label_css=layers.label_css(layer_defs)).add_to(m)
     Legend(lang, layer_defs).add_to(m)
+    mapux.MapUx(lang, county).add_to(m)
     _add_fullscreen(m, lang)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
     return m
@@ -443,8 +477,11 @@ def _add_basemaps(m: folium.Map, options: MapOptions) -> None:
 # Project layers
 
 
-def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh") -> list[folium.FeatureGroup]:
-    """One FeatureGroup per sector drawing the given rows (positions in ``ds.projects``)."""
+def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh", selected: str | None = None,
+                   focus: int = 0) -> list[folium.FeatureGroup]:
+    """One FeatureGroup per sector drawing the given rows (positions in ``ds.projects``); the last one
+    also selects project ``selected`` on the map (:class:`zqmap.mapux.Selection`, ``focus``: a
+    "show on map" request, a number that changes with each request)."""
     rows = np.asarray(list(rows), dtype=int)
     sectors = ds.projects["sector"].to_numpy()[rows] if len(rows) else np.array([], dtype=object)
     groups = []
@@ -454,6 +491,8 @@ def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh") -> list[f
         fg = Group(name=_esc(label), overlay=True, control=True, show=True)
         ProjectRows(key, chosen.tolist()).add_to(fg)
         groups.append(fg)
+    if selected is not None or focus:
+        mapux.Selection(selected, focus).add_to(groups[-1])  # after every sector's rows
     return groups
 
 
@@ -488,7 +527,7 @@ def clicked_project_id(returned: dict | None, known_ids: Container[str]) -> str 
 
 
 # How many projects the map shows: visible markers plus the counts on cluster
-# icons. Run in the map's frame by the browser tests and the benchmarks.
+# icons and on the county-wide badge (zqmap.mapux). Run in the map's frame by the browser tests and the benchmarks.
 SHOWN_COUNT_JS = """() => {
   let n = 0;
   document.querySelectorAll('.zq-marker').forEach((el) => {
@@ -496,5 +535,6 @@ SHOWN_COUNT_JS = """() => {
     if (el.getClientRects().length && s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity) > 0) n++;
   });
   document.querySelectorAll('.zq-cluster span').forEach((s) => { n += parseInt(s.textContent, 10) || 0; });
+  document.querySelectorAll('.zq-cw[data-n]').forEach((s) => { n += parseInt(s.dataset.n, 10) || 0; });
   return n;
 }"""

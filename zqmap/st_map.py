@@ -37,7 +37,9 @@ _compat.check(__name__, "streamlit", "streamlit-folium", "folium")
 # "selected_layers" (WMS layers; the map has none) is None in st_folium's default value and [] in
 # the browser, so st_folium's own script sends the value once, when the map is built; a pan or a
 # zoom changes neither entry, so it reruns nothing. :func:`map_built` reads it.
-RETURNED_OBJECTS = ["last_object_clicked_popup", "selected_layers"]
+# "center" and "zoom" are the view the page's URL keeps (zqmap.maplink): a pan or zoom reruns the app
+# once it settles (st_folium waits 250 ms), and the map's arguments stay the same, so nothing is redrawn.
+RETURNED_OBJECTS = ["last_object_clicked_popup", "selected_layers", "center", "zoom"]
 _COMPONENT = streamlit_folium._component_func  # the real one, whatever a first render patches in meanwhile
 _CACHE_SIZE = 8
 
@@ -65,10 +67,11 @@ _PER_RERUN = ("feature_group", "layer_control")
 
 
 def component_args(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions,
-                   key: str = "map") -> dict[str, Any]:
-    """The arguments ``st_folium`` would give its component for this base map and these rows."""
+                   key: str = "map", selected: str | None = None, focus: int = 0) -> dict[str, Any]:
+    """The arguments ``st_folium`` would give its component for this base map and these rows
+    (and the selected project: :func:`zqmap.mapview.project_layers`)."""
     base_key = BaseKey(str(ds.data_dir), ds.fingerprint, options, key)
-    groups = mapview.project_layers(ds, rows, options.lang)
+    groups = mapview.project_layers(ds, rows, options.lang, selected, focus)
     control = folium.LayerControl(collapsed=True)
     with _RENDERED_LOCK:
         rendered = _RENDERED.get(base_key)
@@ -116,6 +119,8 @@ def map_built(returned: dict | None) -> bool:
     return isinstance((returned or {}).get("selected_layers"), list)
 
 
-def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map") -> dict | None:
-    """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup)."""
-    return _COMPONENT(**component_args(ds, rows, options, key))
+def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map",
+         selected: str | None = None, focus: int = 0) -> dict | None:
+    """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup,
+    the view)."""
+    return _COMPONENT(**component_args(ds, rows, options, key, selected, focus))
