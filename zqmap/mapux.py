@@ -189,24 +189,39 @@ window.zqux = (function (map) {
     highlighted.setIcon(L.divIcon(Object.assign({}, o, {className: o.className.replace(/ zq-selected/g, '')})));
     highlighted = null;
   }
+  // Called on each rerun that redraws the markers. The map moves only for a new selection (or a new
+  // "show on map" request): a filter change with the same selection leaves the user's view alone, and so
+  // does a map built on a view from the URL (a link, a language switch).
+  var moved = {id: null, focus: null, fromUrl: false};
   function select(id, focus) {
     return Z.ready.then(function () { return new Promise(function (r) { setTimeout(r, 0); }); }).then(function () {
       selected = id || null;
       unmark();
       drawBadge();
+      var move = !!selected && (selected !== moved.id || focus !== moved.focus) && !(moved.fromUrl && moved.id === null);
+      if (moved.fromUrl && moved.id === null) { moved.fromUrl = false; }
+      moved.id = selected;
+      moved.focus = focus;
       if (!selected) return;
-      var m = findMarker(selected);
-      if (m) {
-        var inView = map.getBounds().pad(-0.05).contains(m.getLatLng());
-        var reopen = lastPopup === selected;
-        var done = function () { mark(m); if (reopen && !m.isPopupOpen()) { m.fire('click'); } };
-        if (focus) { Z.cluster.zoomToShowLayer(m, done); }
-        else if (!inView) { map.panTo(m.getLatLng(), {animate: false}); Z.cluster.zoomToShowLayer(m, done); }
-        else { done(); }
-      } else if (apart.some(function (f) { return f.id === selected; })) {
-        if (focus || !map.getBounds().contains(badge.getLatLng())) { map.panTo(badge.getLatLng(), {animate: false}); }
-        if (focus) { badge.openPopup(); }
-      }
+      var reopen = lastPopup === selected, tries = 0;
+      (function attempt() {  // the cluster adds markers in chunks: wait until it holds this one
+        var m = findMarker(selected);
+        if (!m && apart.some(function (f) { return f.id === selected; })) {
+          if (move && (focus || !map.getBounds().contains(badge.getLatLng()))) { map.panTo(badge.getLatLng(), {animate: false}); }
+          if (move && focus) { badge.openPopup(); }
+          return;
+        }
+        if (!m) { if (++tries < 50) { setTimeout(attempt, 100); } return; }
+        mark(m);  // the icon keeps its class when the cluster shows the marker
+        var done = function () { if (reopen && !m.isPopupOpen()) { m.fire('click'); } };
+        var hidden = Z.cluster.getVisibleParent(m) !== m || !map.getBounds().pad(-0.05).contains(m.getLatLng());
+        if (!(move && (focus || hidden))) { done(); return; }
+        Z.cluster.zoomToShowLayer(m, done);
+        setTimeout(function () {  // at the last zoom a cluster still holding it opens (zoomToShowLayer may not)
+          var parent = Z.cluster.getVisibleParent(m);
+          if (!m._icon && parent && parent !== m && parent.spiderfy) { parent.spiderfy(); }
+        }, 800);
+      })();
     });
   }
 
@@ -236,12 +251,15 @@ window.zqux = (function (map) {
     var cw = map.getContainer().querySelector('.zq-cw');
     if (cw) {
       cw.style.translate = '';
-      var c0 = cw.getBoundingClientRect(), moves = [0, c0.height + 8, -c0.height - 36, 2 * c0.height + 16], dy = 0;
+      var c0 = cw.getBoundingClientRect(), ch = c0.height, cw2 = c0.width / 2 + 24, at = [0, 0];
+      var moves = [[0, 0], [0, ch + 8], [0, -ch - 36], [0, 2 * ch + 16], [cw2, 0], [-cw2, 0], [0, 3 * ch + 24],
+                   [cw2, ch + 8], [-cw2, ch + 8], [0, -2 * ch - 44]];
       for (var k = 0; k < moves.length; k++) {
-        var cr = {left: c0.left, right: c0.right, top: c0.top + moves[k], bottom: c0.bottom + moves[k]};
-        if (!overlaps(cr, taken)) { dy = moves[k]; break; }
+        var cr = {left: c0.left + moves[k][0], right: c0.right + moves[k][0], top: c0.top + moves[k][1],
+                  bottom: c0.bottom + moves[k][1]};
+        if (!overlaps(cr, taken)) { at = moves[k]; break; }
       }
-      if (dy) { cw.style.translate = '0 ' + dy + 'px'; }
+      if (at[0] || at[1]) { cw.style.translate = at[0] + 'px ' + at[1] + 'px'; }
       taken.push(cw.getBoundingClientRect());
     }
     var labels = Array.prototype.slice.call(map.getContainer().querySelectorAll('.zq-label'));
@@ -277,6 +295,9 @@ window.zqux = (function (map) {
   var start = pageUrl(), c = start && start.searchParams.get('c'), z = start && parseInt(start.searchParams.get('z'), 10);
   if (c && /^-?[0-9.]+,-?[0-9.]+$/.test(c) && z >= map.getMinZoom() && z <= map.getMaxZoom()) {
     map.setView(c.split(',').map(Number), z, {animate: false});
+    moved.fromUrl = true;  // this view is what the link shows: its selection is marked, not moved to
+  } else if (z >= map.getMinZoom() && z <= map.getMaxZoom()) {
+    map.setZoom(z, {animate: false});
   }
   map.on('moveend', function () {
     var url = pageUrl();

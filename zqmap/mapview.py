@@ -435,9 +435,9 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     ProjectStore(lang, features=None if url else features_json(ds, lang, options.gcj02), url=url,
                  label_css=layers.label_css(layer_defs)).add_to(m)
     Legend(lang, layer_defs).add_to(m)
-    mapux.MapUx(lang, county).add_to(m)
     _add_fullscreen(m, lang)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    mapux.MapUx(lang, county).add_to(m)  # after fit_bounds: a view from the URL wins over the fitted one
     return m
 
 

@@ -81,8 +81,13 @@ def overlapping(rects) -> list[tuple[str, str]]:
     return out
 
 
+def href(page) -> str:
+    """The page's URL as the browser has it now (``page.url`` is only refreshed when Playwright runs its loop)."""
+    return page.evaluate("() => location.href")
+
+
 def url_params(page) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    return {k: v[-1] for k, v in parse_qs(urlsplit(href(page)).query).items()}
 
 
 @pytest.fixture(scope="module")
@@ -159,19 +164,19 @@ def test_cluster_tooltip_splits_by_precision_and_zoom_is_bounded(zh_view, ds):
 
 def test_labels_do_not_overlap_each_other_or_symbols(zh_view, ds):
     frame = zh_view.frame
-    frame.evaluate("() => window.map.fitBounds(window.map.options.maxBounds.pad(-0.33), {animate: false})")
+    minx, miny, maxx, maxy = ds.county.bounds
+    set_map_view(frame, (miny + maxy) / 2, (minx + maxx) / 2, 10)
     assert settled_count(frame, len(ds.projects)) == len(ds.projects)
     time.sleep(0.5)
     rects = frame.evaluate(RECTS_JS)
     labels = [r["text"] for r in rects if r["kind"] == "label"]
     assert "芹泉镇" in labels and "辽阳镇" in labels
     assert overlapping(rects) == []
-    for zoom in (9, 11):
+    for zoom in (9, 11, 12):
         frame.evaluate(f"() => window.map.setZoom({zoom}, {{animate: false}})")
         assert settled_count(frame, len(ds.projects)) == len(ds.projects)
         time.sleep(0.5)
         assert overlapping(frame.evaluate(RECTS_JS)) == [], zoom
-    frame.evaluate("() => window.map.fitBounds(window.map.options.maxBounds.pad(-0.33), {animate: false})")
 
 
 def test_former_townships_are_marked(zh_view):
@@ -186,25 +191,26 @@ def test_view_is_in_the_url_and_copy_link_copies_it(zh_view, ds):
     minx, miny, maxx, maxy = ds.county.bounds
     lat, lon = (miny + maxy) / 2 + 0.05, (minx + maxx) / 2 - 0.05
     set_map_view(frame, lat, lon, 11)
-    wait_until(lambda: url_params(page).get("z") == "11", 15, what="the zoom in the URL")
+    wait_until(lambda: url_params(page).get("z") == "11", 30, what="the zoom in the URL")
     c = [float(v) for v in url_params(page)["c"].split(",")]
     assert c == pytest.approx([lat, lon], abs=1e-3)
     # The URL survives the app's own rewrite of its parameters (a filter change).
     page.get_by_test_id("stSidebar").get_by_test_id("stCheckbox").first.click()
-    wait_until(lambda: "undated=0" in page.url, 15, what="the filter in the URL")
+    wait_until(lambda: "undated=0" in href(page), 30, what="the filter in the URL")
     assert url_params(page).get("z") == "11"
     page.get_by_test_id("stSidebar").get_by_test_id("stCheckbox").first.click()
-    wait_until(lambda: "undated" not in page.url, 15, what="the filter reset")
+    wait_until(lambda: "undated" not in href(page), 30, what="the filter reset")
     button = page.get_by_role("button", name=t("copy_link", "zh"))
     button.click()
     page.get_by_text(t("link_copied", "zh")).wait_for(state="visible")
     copied = page.evaluate("() => navigator.clipboard.readText()")
-    assert copied == page.url and "z=11" in copied and "c=" in copied
+    assert copied == href(page) and "z=11" in copied and "c=" in copied
 
 
 def test_popup_layout_and_tooltip(zh_view, ds):
     page, frame = zh_view.page, zh_view.frame
-    frame.evaluate("() => window.map.fitBounds(window.map.options.maxBounds.pad(-0.33), {animate: false})")
+    minx, miny, maxx, maxy = ds.county.bounds
+    set_map_view(frame, (miny + maxy) / 2, (minx + maxx) / 2, 10)
     assert settled_count(frame, len(ds.projects)) == len(ds.projects)
     marker = frame.locator(".zq-marker").first
     marker.hover()
@@ -243,7 +249,7 @@ def test_show_on_map_brings_the_selected_project_on_screen(zh_view, ds):
         return frame.evaluate("""(id) => { const m = window.zqmap.cluster.getLayers().find((x) => x.options.zqId === id);
           return !!m && !!m._icon && m._icon.classList.contains('zq-selected') && window.map.getBounds().contains(m.getLatLng()); }""", pid)
 
-    wait_until(on_screen, 15, what="the selected marker on screen and highlighted")
+    wait_until(on_screen, 30, what="the selected marker on screen and highlighted")
     wait_until(lambda: url_params(page).get("sel") == pid, 15, what="sel= in the URL")
 
 
@@ -251,19 +257,19 @@ def test_switching_language_keeps_the_view_and_loads_the_map_once(zh_view, ds):
     page, frame = zh_view.page, zh_view.frame
     minx, miny, maxx, maxy = ds.county.bounds
     set_map_view(frame, (miny + maxy) / 2 - 0.04, (minx + maxx) / 2 + 0.06, 11)
-    wait_until(lambda: url_params(page).get("z") == "11", 15, what="the view in the URL")
+    wait_until(lambda: url_params(page).get("z") == "11", 30, what="the view in the URL")
     before = map_view(frame)
     loads: list[str] = []
     page.on("framenavigated", lambda f: loads.append(f.url) if "streamlit_folium" in f.url else None)
     page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
-    wait_until(lambda: url_params(page).get("lang") == "en", 15, what="lang=en")
+    wait_until(lambda: url_params(page).get("lang") == "en", 30, what="lang=en")
     wait_for_app(page)
     time.sleep(3)  # any second reload would come within this
     frame = map_frame(page)
     assert frame.evaluate("() => window.zqmap.data.lang") == "en"
     after = map_view(frame)
     assert after[0] == before[0]
-    assert after[1:] == pytest.approx(before[1:], abs=1e-4)
+    assert after[1:] == pytest.approx(before[1:], abs=1e-3)  # a pixel or so
     assert len(loads) <= 1, loads
 
 
@@ -329,7 +335,7 @@ def test_url_view_and_selection_are_read_back_and_clamped(browser, app_url, ds):
             return frame.evaluate("""(id) => { const m = window.zqmap.cluster.getLayers().find((x) => x.options.zqId === id);
               return !!m && !!m._icon && m._icon.classList.contains('zq-selected'); }""", site["id"])
 
-        wait_until(highlighted, 20, what="the URL's project highlighted")
+        wait_until(highlighted, 30, what="the URL's project highlighted")
         assert map_view(frame)[0] <= mapux.MAX_ZOOM
         wait_until(lambda: url_params(page).get("sel") == site["id"], 15, what="sel= kept")
         assert url_params(page).get("z", "0").isdigit() and int(url_params(page)["z"]) <= mapux.MAX_ZOOM
