@@ -217,10 +217,15 @@ window.zqux = (function (map) {
         var hidden = Z.cluster.getVisibleParent(m) !== m || !map.getBounds().pad(-0.05).contains(m.getLatLng());
         if (!(move && (focus || hidden))) { done(); return; }
         Z.cluster.zoomToShowLayer(m, done);
-        setTimeout(function () {  // at the last zoom a cluster still holding it opens (zoomToShowLayer may not)
+        var checks = 0;
+        (function check() {  // at the last zoom a cluster still holding it opens (zoomToShowLayer may not)
+          if (m._icon || ++checks > 20) return;
           var parent = Z.cluster.getVisibleParent(m);
-          if (!m._icon && parent && parent !== m && parent.spiderfy) { parent.spiderfy(); }
-        }, 800);
+          if (parent && parent !== m && parent._icon && parent.spiderfy && map.getZoom() >= map.getMaxZoom()) {
+            parent.spiderfy();
+          }
+          setTimeout(check, 500);
+        })();
       })();
     });
   }
@@ -286,8 +291,10 @@ window.zqux = (function (map) {
       el.classList.add('zq-hidden');
     });
   }
-  map.on('zoomend moveend resize layeradd', placeLabels);
-  Z.cluster.on('animationend', placeLabels);
+  function placeSoon() { placeLabels(); setTimeout(placeLabels, 400); }  // and once the cluster has settled
+  map.on('zoomend moveend resize', placeSoon);
+  map.on('layeradd', placeLabels);
+  Z.cluster.on('animationend spiderfied unspiderfied', placeSoon);
   (window.zqLayers || Promise.resolve()).then(placeLabels);
 
   // -- the view in the page's URL (c=lat,lon&z=zoom): written on each move, read when the map is built
