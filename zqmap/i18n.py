@@ -202,7 +202,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "copy_link": ("复制链接", "Copy link"),
     "link_copied": ("链接已复制", "Link copied"),
     "link_copy_failed": ("无法自动复制，请手动复制：", "Could not copy; copy it by hand:"),
-    "former_place": ("原{name}", "{name} (former)"),
+    "detail_field": ("项目信息", "Field"),
+    "detail_value": ("内容", "Value"),
 }
 
 

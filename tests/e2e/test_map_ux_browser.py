@@ -96,7 +96,6 @@ def zh_view(browser, app_url):
     """The app's default view in Chinese, with clipboard access (for "copy link"); the checks that
     change it (popup, selection, language) come last."""
     context, page = new_page(browser)
-    widths: list[float] = []
     try:
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
         # The map iframe's width from the first paint on (item 19: no full width, then narrower).
@@ -108,13 +107,13 @@ def zh_view(browser, app_url):
         page.goto(app_url, wait_until="domcontentloaded")
         frame = map_frame(page)
         wait_for_app(page)
-        yield SimpleNamespace(page=page, frame=frame, widths=widths)
+        yield SimpleNamespace(page=page, frame=frame)
     finally:
         context.close()
 
 
 def test_county_wide_projects_are_apart_and_listed(zh_view, ds):
-    page, frame = zh_view.page, zh_view.frame
+    frame = zh_view.frame
     assert settled_count(frame, len(ds.projects)) == len(ds.projects)
     wide = county_wide(ds)
     assert len(wide) > 10
@@ -209,7 +208,7 @@ def test_view_is_in_the_url_and_copy_link_copies_it(zh_view, ds):
 
 
 def test_popup_layout_and_tooltip(zh_view, ds):
-    page, frame = zh_view.page, zh_view.frame
+    frame = zh_view.frame
     minx, miny, maxx, maxy = ds.county.bounds
     set_map_view(frame, (miny + maxy) / 2, (minx + maxx) / 2, 10)
     assert settled_count(frame, len(ds.projects)) == len(ds.projects)
@@ -242,7 +241,7 @@ def test_show_on_map_brings_the_selected_project_on_screen(zh_view, ds):
     detail = page.get_by_test_id("stTable").filter(has_text=pid)
     detail.wait_for(state="visible")
     frame.evaluate("() => window.map.closePopup()")
-    minx, miny, maxx, maxy = ds.county.bounds
+    _, _, maxx, maxy = ds.county.bounds
     set_map_view(frame, maxy + 0.1, maxx + 0.1, 12)  # far from every project
     page.get_by_role("button", name=t("show_on_map", "zh")).click()
 
