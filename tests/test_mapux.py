@@ -55,7 +55,7 @@ def test_selection_reaches_the_map_script_escaped(ds):
     m = mapview.base_map(ds, "zh", inline=True)
     text = _get_feature_group_string(groups[-1], map=m)
     call = text.split("zqux.select(", 1)[1].split(")", 1)[0]
-    assert call == '"a\\u0026quot;\\u003c/script\\u003e", 2'  # escaped as HTML text, then as script JSON
+    assert call == '"a\\u0026quot;\\u0026lt;/script\\u0026gt;", 2'  # HTML text (as the store's ids), then script JSON
     plain = _get_feature_group_string(mapview.project_layers(ds, range(3), "zh")[-1], map=m)
     assert "zqux.select(" not in plain
 
