@@ -30,6 +30,8 @@ from zqmap.vocab import EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTO
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
+# Streamlit's own "Select all" option has no Chinese text: offered in English only (issue 11, item 15).
+BULK_SELECT = {"zh": False, "en": True}
 MAP_WAIT_S = 20  # a session's first paint: the rest follows once the map is built, or after this long
 
 
@@ -139,17 +141,17 @@ def sidebar(ds: Dataset, lang: str) -> None:
         # and a button below it would move between mouse-down and mouse-up, losing the click.
         st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
-                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         months = ds.plan_months
         st.select_slider(t("month_range", lang), options=list(months), key="w_months",
                          value=(months[0], months[-1]))  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
-                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         st.multiselect(t("township", lang), townships, key="w_townships", format_func=township_label,
-                       placeholder=t("all", lang))
+                       placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
-                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         st.text_input(t("search", lang), key="w_text", max_chars=100)
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",

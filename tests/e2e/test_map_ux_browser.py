@@ -207,6 +207,15 @@ def test_view_is_in_the_url_and_copy_link_copies_it(zh_view, ds):
     assert copied == href(page) and "z=11" in copied and "c=" in copied
 
 
+def test_chinese_page_offers_no_english_bulk_option(zh_view):
+    page = zh_view.page
+    page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text=t("precision", "zh")).click()
+    page.get_by_role("option").first.wait_for(state="visible")
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert options and not [o for o in options if re.search(r"[A-Za-z]", o)], options
+
+
 def test_popup_layout_and_tooltip(zh_view, ds):
     frame = zh_view.frame
     minx, miny, maxx, maxy = ds.county.bounds
