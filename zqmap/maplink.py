@@ -124,7 +124,7 @@ def copy_link_button(lang: str) -> None:
 # at its final width, not full width and then narrower when the page grows taller), and on a phone the
 # map leaves room to scroll the page past it.
 PAGE_CSS = """<style>
-html { scrollbar-gutter: stable; overflow-y: scroll; }
+html { scrollbar-gutter: stable; }
 @media (max-width: 640px) {
   iframe[title*="streamlit_folium"] { height: PHONE_HEIGHTpx !important; }
 }

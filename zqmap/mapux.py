@@ -291,9 +291,14 @@ window.zqux = (function (map) {
       el.classList.add('zq-hidden');
     });
   }
-  function placeSoon() { placeLabels(); setTimeout(placeLabels, 400); }  // and once the cluster has settled
-  map.on('zoomend moveend resize', placeSoon);
-  map.on('layeradd', placeLabels);
+  // Again once the cluster's icons have finished moving (their CSS transitions last 0.3 s).
+  var later = null;
+  function placeSoon() {
+    placeLabels();
+    clearTimeout(later);
+    later = setTimeout(function () { placeLabels(); later = setTimeout(placeLabels, 500); }, 400);
+  }
+  map.on('zoomend moveend resize layeradd layerremove', placeSoon);
   Z.cluster.on('animationend spiderfied unspiderfied', placeSoon);
   (window.zqLayers || Promise.resolve()).then(placeLabels);
 
