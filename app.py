@@ -24,6 +24,7 @@ from zqmap import (
     app_status,
     assets,
     map_edit,
+    maplink,
     mapview,
     selection,
     st_map,
@@ -44,6 +45,8 @@ st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
 EXPORT_COLUMNS = 3  # export buttons per row: seven in one row (or four at 1024 px) cut "Download GeoPackage" short
+# Streamlit's own "Select all" option has no Chinese text: offered in English only (issue 11, item 15).
+BULK_SELECT = {"zh": False, "en": True}
 
 
 # The event store the app reads (`zqmap serve --store PATH`, or `$ZQMAP_STORE`) and its as-of month.
@@ -173,18 +176,19 @@ def sidebar(ds: Dataset, lang: str) -> None:
         # and a button below it would move between mouse-down and mouse-up, losing the click.
         st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
-                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         st.multiselect(t("category", lang), list(CATEGORIES), key="w_cats",
-                       format_func=lambda k: CATEGORIES[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: CATEGORIES[k].label(lang), placeholder=t("all", lang),
+                       select_all=BULK_SELECT[lang])
         st.select_slider(t("month_range", lang), options=list(ds.plan_months), key=months_key(),
                          value=st.session_state._months_value)  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
-                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         st.multiselect(t("township", lang), townships, key="w_townships", format_func=township_label,
-                       placeholder=t("all", lang))
+                       placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
-                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
         st.text_input(t("search", lang), key="w_text", max_chars=TEXT_LIMIT, help=t("text_cut", lang, n=TEXT_LIMIT))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
@@ -205,7 +209,8 @@ def show_map(ds: Dataset, rows: np.ndarray, lang: str, status: mapview.MapStatus
     options = mapview.MapOptions(lang=lang, basemap=st.session_state.w_basemap, tianditu_key=tianditu_key())
     # The base map is the same on every filter change, so st_folium keeps the
     # component (and the user's pan/zoom); only the project groups are replaced.
-    return st_map.show(ds, rows, options, key=app_move.MAP_KEY, extra=app_move.map_groups(options), status=status)
+    return st_map.show(ds, rows, options, key=app_move.MAP_KEY, extra=app_move.map_groups(options), status=status,
+                       selected=st.session_state.get(selection.SELECTED), focus=maplink.focus())
 
 
 def show_counts(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filter) -> None:
@@ -229,10 +234,8 @@ def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filte
         st.caption(summary.undated_notes(span, len(rows), digest.undated_count(rows), lang)[1])
 
 
-def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, clicked_id: str | None,
-                          statuses, month: str) -> None:
-    # The latest of a row selection and a marker click, kept on the project across filter changes.
-    selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(), clicked_id)
+def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, statuses, month: str) -> None:
+    """The table (its selection decided in main(): :func:`zqmap.selection.sync`) and the selected project."""
     st.subheader(t("table", lang))
     if not len(rows):
         st.info(t("no_match", lang))
@@ -248,6 +251,7 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, c
     st.markdown(f"**{md_text(row['name_zh'])}** · {md_text(row['name_en'])}")
     st.table(summary.detail_table(row, lang).map(md_text))
     app_status.detail(statuses, position, month, lang)  # its status as of the month, and why
+    maplink.show_on_map_button(lang, row["id"])
     app_panel.show(STORE, cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR), None, "", None), row, lang)
 
 
@@ -296,7 +300,10 @@ def main() -> None:
         st.query_params["lang"] = lang
         return
     init_state_from_url(ds)
+    if selection.SELECTED not in st.session_state:  # a session's first run: the URL's sel=, if it names a project
+        st.session_state[selection.SELECTED] = maplink.first_selection(set(ds.projects["id"]))
     lang = st.session_state.w_lang
+    maplink.page_css()
     words = ds.meta.texts(lang)
     st.title(md_text(t("app_title", lang, **words)))
     st.caption(md_text(t("app_caption", lang, **words)))
@@ -311,14 +318,21 @@ def main() -> None:
     app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
     flt = app_status.filter_with(filter_from_widgets(ds))
     st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
-                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {})})
+                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
+                               **maplink.url_params(ds.county.bounds, st.session_state.get(app_move.MAP_KEY),
+                                                    set(ds.projects["id"]))})
     digest = cached_digest(key, lang)
     statuses = app_status.statuses(key, ds, month)
     rows = digest.sorted_rows(mask(ds.projects, flt, statuses["status"]))  # positions in ds.projects, in display order
     url_flt, notes = st.session_state.get("_url_notes", (None, ()))
     st.caption(md_text(" · ".join(x for x in (describe(flt, lang, ds.place_names(lang)),
                                              link_notes(notes if flt == url_flt else (), lang)) if x)))
+    # The latest of a row selection and a marker click (st_folium keeps its value in session state), kept on
+    # the project across filter changes; decided before the map is drawn, which marks it.
+    selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(),
+                   mapview.clicked_project_id(st.session_state.get(app_move.MAP_KEY), digest.position))
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
+    maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)
     # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it
     # over); another as-of month or colouring is
@@ -327,7 +341,7 @@ def main() -> None:
         return
     show_summary(digest, rows, lang, flt)
     app_status.sections(ds, flt, statuses, rows, month, lang)  # counts by status, late lists, rates
-    show_table_and_detail(digest, rows, lang, mapview.clicked_project_id(clicked, digest.position), statuses, month)
+    show_table_and_detail(digest, rows, lang, statuses, month)
     if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan
         app_progress.show(key[2], cached_dataset(str(DATA_DIR), key[1], None, "", None), ds, rows, lang)
     show_downloads(ds, flt, rows, lang)

@@ -201,8 +201,11 @@ def test_no_sector_colour_outside_vocab():
 
 
 def test_web_legend_lists_every_marker_style():
+    # County-wide projects are not markers on the web map: their dashed badge has its own entry.
     meta = mapview._store_meta("zh")
-    assert [s[1] for s in meta["styles"]] == ["实心：确切位置或村庄", "空心：乡镇驻地", "虚线：全县（位置未定）"]
+    assert [s[1] for s in meta["styles"]] == ["实心：确切位置或村庄", "空心：乡镇驻地"]
+    assert [e[1] for e in meta["extra"]] == ["虚线框：全县 · 位置未定（不标点，点开看清单）"]
+    assert "stroke-dasharray" in meta["extra"][0][0]
+    assert meta["apart"] == ["county"]
     assert {k: v["st"] for k, v in meta["precisions"].items()} == {
         "site": "filled", "village": "filled", "township": "hollow", "county": "dashed"}
-    assert set(meta["approx"]) == {"township", "county"}

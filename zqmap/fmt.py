@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from zqmap.i18n import t
-from zqmap.vocab import MARKER_STYLES, MILESTONE_KINDS, PRECISIONS, QUANTITY_KINDS
+from zqmap.vocab import MARKER_STYLES, MILESTONE_KINDS, PRECISION_BY_KEY, PRECISIONS, QUANTITY_KINDS, SECTORS
 
 MONEY_UNITS = {"CNY": "", "CNY/yr": "per_year"}  # amounts in CNY, written in 亿元 / CNY bn
 MONEY_MIN = 1e7  # smaller amounts are written in plain yuan
@@ -160,3 +160,37 @@ def precision_legend(lang: str) -> list[tuple[str, str, str]]:
             text = style.label(lang) + label_sep(lang) + or_list([p.label(lang) for p in levels], lang)
             out.append((key, levels[0].key, text))
     return out
+
+
+# -- map surface (issue 11): precision and source references in the reader's language
+
+_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def precision_text(key: str, lang: str) -> str:
+    """A precision level for a popup or the details panel: its label, and for a stand-in point what
+    that means (without repeating the label).
+
+    >>> precision_text("township", "en"), precision_text("site", "zh")
+    ('Township seat · not the exact site', '确切位置')
+    """
+    level = PRECISION_BY_KEY[key]
+    label = level.label(lang)
+    label = label[:1].upper() + label[1:]
+    return f"{label} · {t(f'precision_note_{key}', lang)}" if level.approximate else label
+
+
+def source_ref_text(ref: str, lang: str) -> str:
+    """The plan reference ``<领域>方面/<序号>`` (section, item) in English; Chinese keeps the plan's own.
+
+    >>> source_ref_text("农业方面/四", "en"), source_ref_text("农业方面/四", "zh")
+    ('Agriculture, item 4', '农业方面/四')
+    >>> source_ref_text("附件", "en")
+    '附件'
+    """
+    head, sep, item = (ref or "").partition("/")
+    sector = next((s for s in SECTORS.values() if head == f"{s.zh}方面"), None)
+    number_ = _NUMERALS.get(item.strip()) or (int(item) if item.strip().isdigit() else None)
+    if lang == "zh" or not sep or sector is None or number_ is None:
+        return ref
+    return t("source_item", lang, section=sector.label(lang), item=number_)

@@ -366,6 +366,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "register_as_of": ("资料日期：{date}（{source}）", "Register as of {date} ({source})"),
     "pdf_page": ("PDF 纸张与方向", "PDF paper and orientation"),
     "no_point": ("原文未给地点，不给坐标", "no coordinates: the plan gives no site"),
+    # -- map surface (issue 11: county-wide badge, empty map, selection, link, popup) --
+    "cw_badge": ("全县 · 位置未定 {n}", "County-wide · site unknown {n}"),
+    "cw_title": ("全县范围、位置未定的项目（{n}）", "County-wide projects, site not known ({n})"),
+    "cw_legend": ("虚线框：全县 · 位置未定（不标点，点开看清单）", "Dashed box: county-wide · site unknown (no point; click for the list)"),
+    "cluster_tip": ("{n} 个项目", "{n} projects"),
+    "map_empty": ("没有符合筛选条件的项目", "No project matches the filters"),
+    "precision_note_township": ("非确切地点", "not the exact site"),
+    "precision_note_county": ("地图上不标点", "not drawn as a point"),
+    "source_item": ("{section}方面/{item}", "{section}, item {item}"),
+    "show_on_map": ("在地图上显示", "Show on map"),
+    "copy_link": ("复制链接", "Copy link"),
+    "link_copied": ("链接已复制", "Link copied"),
+    "link_copy_failed": ("无法自动复制，请手动复制：", "Could not copy; copy it by hand:"),
+    "detail_field": ("项目信息", "Field"),
+    "detail_value": ("内容", "Value"),
 }
 
 

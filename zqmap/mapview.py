@@ -33,11 +33,11 @@ import folium
 import numpy as np
 from jinja2 import Template
 
-from zqmap import assets, cache, layers
+from zqmap import assets, cache, layers, mapux
 from zqmap.elements import Group, Macro
 from zqmap.escape import html_text as _esc
 from zqmap.escape import script_json
-from zqmap.fmt import last_updated, milestone, precision_legend, quantity
+from zqmap.fmt import last_updated, milestone, precision_legend, precision_text, quantity, source_ref_text
 from zqmap.i18n import t
 from zqmap.register import Dataset
 from zqmap.vocab import NEUTRAL_COLOUR, PRECISION_BY_KEY, SECTORS, STATUSES
@@ -65,7 +65,7 @@ def feature_record(row, lang: str, shift=None) -> dict:
     rec = {
         "y": round(point.y, 6), "x": round(point.x, 6), "s": row["sector"], "p": precision,
         "id": _esc(row["id"]), "n": _esc(name), "o": _esc(other), "pl": _esc(place),
-        "src": _esc(row["source_ref"]),
+        "src": _esc(source_ref_text(row["source_ref"], lang)),
         "ms": [_esc(milestone(m, lang)) for m in row["milestones"]],
         "q": [_esc(quantity(q, lang)) for q in row["quantities"]],
         "sm": _esc(row["summary_zh"] if lang == "zh" else row["summary_en"]),
@@ -82,16 +82,19 @@ def _store_meta(lang: str) -> dict:
     """The small, data-independent part of the store: vocabularies and labels."""
     return {
         "lang": lang,
-        "sectors": {k: {"c": s.colour, "g": s.glyph, "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
+        "sectors": {k: {"c": s.colour, "g": s.glyph_for(lang), "sh": s.shape, "l": s.label(lang)} for k, s in SECTORS.items()},
         "statuses": {k: {"c": s.colour, "l": _esc(s.label(lang))} for k, s in STATUSES.items()},
         "status_keys": list(STATUSES),
         "mode": "sector",
-        "precisions": {k: {"l": p.label(lang), "st": p.style} for k, p in PRECISION_BY_KEY.items()},
+        "precisions": {k: {"l": p.label(lang), "st": p.style, "t": _esc(precision_text(k, lang))}
+                       for k, p in PRECISION_BY_KEY.items()},
         "neutral": {"c": NEUTRAL_COLOUR, "g": "", "sh": "circle"},
-        "styles": [[precision, _esc(text)] for _, precision, text in precision_legend(lang)],
+        "apart": ["county"],  # no known site: listed apart (zqmap.mapux), not drawn as a point
+        # The marker styles in use: county-wide projects are not markers (their badge has its own entry).
+        "styles": [[precision, _esc(text)] for _, precision, text in precision_legend(lang) if precision != "county"],
+        "extra": mapux.legend_entries(lang),
         "labels": {k: t(k, lang) for k in ("place", "precision", "milestones", "quantities", "source", "id",
                                           "no_date", "summary_field", "last_updated", "status")},
-        "approx": {k: t("precision_note", lang, what=p.label(lang)) for k, p in PRECISION_BY_KEY.items() if p.approximate},
     }
 
 
@@ -145,9 +148,10 @@ _STORE_JS = """
 .zq-cluster span { background: #fff; color: #222; border-radius: 50%; min-width: 22px; height: 22px; line-height: 22px;
   font: bold 12px sans-serif; text-align: center; padding: 0 2px; }
 .zq-popup h4 { margin: 0 0 2px; font-size: 15px; }
-.zq-popup .zq-other { color: #555; margin-bottom: 6px; }
+.zq-popup .zq-other { color: #555; margin-bottom: 6px; font-size: 12px; }
 .zq-popup table { border-collapse: collapse; font-size: 12px; }
 .zq-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
+.zq-popup td:first-child { white-space: nowrap; color: #555; }
 .zq-popup .zq-approx { color: #a04000; font-style: italic; }
 .zq-popup .zq-why { color: #444; font-size: 11px; }
 .zq-popup .zq-id { color: #888; font-size: 11px; margin-top: 4px; }
@@ -196,9 +200,8 @@ window.zqmap = (function () {
         D.statuses[status].l + '</b>' + (why ? '<div class="zq-why">' + why + '</div>' : '') + '</td></tr>';
     }
     rows += '<tr><td>' + L_.place + '</td><td>' + f.pl + '</td></tr>';
-    var prec = D.precisions[f.p].l;
-    if (D.approx[f.p]) { prec += '<div class="zq-approx">' + D.approx[f.p] + '</div>'; }
-    rows += '<tr><td>' + L_.precision + '</td><td>' + prec + '</td></tr>';
+    var prec = D.precisions[f.p];
+    rows += '<tr><td>' + L_.precision + '</td><td' + (prec.st === 'filled' ? '' : ' class="zq-approx"') + '>' + prec.t + '</td></tr>';
     var ms = f.ms.length ? f.ms.join('<br>') : L_.no_date;
     rows += '<tr><td>' + L_.milestones + '</td><td>' + ms + '</td></tr>';
     if (f.q.length) { rows += '<tr><td>' + L_.quantities + '</td><td>' + f.q.join('<br>') + '</td></tr>'; }
@@ -275,26 +278,51 @@ window.zqmap = (function () {
     }
     throw err;
   }
+  // Projects with no known site (D.apart: county precision) get no marker: they are listed apart
+  // (zqmap.mapux draws their badge); the others are markers in the cluster, coloured by ``status`` when given.
   function draw(group, sector, rows, status, reasons) {
-    var markers = new Array(rows.length);
+    var markers = [], apart = [];
     for (var i = 0; i < rows.length; i++) {
       (function (f, i) {
         var st = status ? D.status_keys[status.s[i]] : null;
         var why = !status ? '' : status.r ? status.r[i] : reasons ? reasons[rows[i]] : '';
-        var m = L.marker([f.y, f.x], {icon: icon(f, st), riseOnHover: true, zqSector: f.s, zqStatus: st});
+        if (D.apart.indexOf(f.p) >= 0) { apart.push(f); return; }
+        var m = L.marker([f.y, f.x], {icon: icon(f, st), riseOnHover: true, zqSector: f.s, zqStatus: st,
+                                      zqPrecision: f.p, zqId: f.id});
         m.bindTooltip(f.n, {direction: 'right'});
         m.on('click', function () {
           if (!m.getPopup()) { m.bindPopup(popup(f, st, why), {maxWidth: 380}); m.openPopup(); }
         });
-        markers[i] = m;
+        m.on('popupopen', function () { m.closeTooltip(); if (m.getTooltip()) { m.getTooltip().setOpacity(0); } });
+        m.on('popupclose', function () { if (m.getTooltip()) { m.getTooltip().setOpacity(0.9); } });
+        m.zqFeature = f;
+        markers.push(m);
         if (f.ln) { L.polyline(f.ln, {color: colourOf(f, st), weight: 4, opacity: .8}).bindTooltip(f.n).addTo(group); }
       })(D.features[rows[i]], i);
     }
     group.zqMarkers = markers;
-    group.on('add', function () { cluster.addLayers(markers); });
-    group.on('remove', function () { drop(markers); });
+    group.zqApart = apart;
+    group.zqSector = sector;
+    // A newer group of a sector supersedes the older ones (a filter change); a group the layer control
+    // hides stays listed, to come back.
+    groups = groups.filter(function (g) { return g._map || g.zqSector !== sector; });
+    groups.push(group);
+    group.on('add', function () { cluster.addLayers(markers); changed(); });
+    group.on('remove', function () { drop(markers); changed(); });
     if (group._map) { cluster.addLayers(markers); }
-    return markers.length;
+    changed();
+    return markers.length + apart.length;
+  }
+  // What is drawn changed (a filter, the layer control): tell the listeners (zqmap.mapux) once.
+  var groups = [], listeners = [], pending = false;
+  function changed() {
+    if (pending) return;
+    pending = true;
+    setTimeout(function () {
+      pending = false;
+      var shown = groups.filter(function (g) { return !!g._map; });
+      listeners.forEach(function (fn) { fn(shown); });
+    }, 0);
   }
   // A filter change removes every sector group in one go (then adds the new ones):
   // removing all markers one by one costs far more than clearing the cluster group.
@@ -312,7 +340,8 @@ window.zqmap = (function () {
       flushing = false;
     });
   }
-  return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster, onMode: onMode};
+  return {data: D, ready: ready, fill: fill, svg: svg, cluster: cluster, onMode: onMode, popup: popup, icon: icon,
+          onChange: function (fn) { listeners.push(fn); changed(); }};
 })();
 {% endmacro %}
 """
@@ -362,9 +391,10 @@ class Legend(Macro):
 {% macro script(this, kwargs) %}
 (function () {
   var legend = L.control({position: 'bottomleft'});
-  var div = null, open = true;
+  var div = null, open = null;  // open: as the user left it; at first, open unless on a phone
   function content() {
     var D = window.zqmap.data, first = D.styles[0][0];
+    if (open === null) { open = {{ this._parent.get_name() }}.getSize().x >= 600; }
     var html = '<details' + (open ? ' open' : '') + '><summary class="zq-legend-title">' + {{ this.title }} + '</summary>';
     if (D.mode === 'status') {  // colour: the status; shape and glyph: the sector
       D.status_keys.forEach(function (k) {
@@ -381,6 +411,7 @@ class Legend(Macro):
     D.styles.forEach(function (s, i) {
       html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + window.zqmap.svg(D.neutral, s[0]) + s[1] + '</div>';
     });
+    D.extra.forEach(function (e) { html += '<div class="' + e[2] + '">' + e[0] + e[1] + '</div>'; });
     {{ this.layers }}.forEach(function (l, i) {
       html += '<div' + (i ? '' : ' style="margin-top:4px"') + '>' + l[0] + l[1] + '</div>';
     });
@@ -453,8 +484,11 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     county = counties.loc[counties["focus"]].geometry.union_all()
     minx, miny, maxx, maxy = county.bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
-                   control_scale=True, prefer_canvas=False, min_zoom=7, max_zoom=18)
-    m.options.update(min_zoom=7, max_zoom=18)  # folium gives these to a tile layer only; markercluster needs maxZoom
+                   control_scale=True, prefer_canvas=False, min_zoom=mapux.MIN_ZOOM, max_zoom=mapux.MAX_ZOOM)
+    # folium gives these to a tile layer only; markercluster needs maxZoom. Past MAX_ZOOM (and outside
+    # the county's surroundings) there would be no boundary or label left on screen.
+    m.options.update(min_zoom=mapux.MIN_ZOOM, max_zoom=mapux.MAX_ZOOM, max_bounds=mapux.max_bounds(county.bounds),
+                     max_bounds_viscosity=0.8)
     if js_urls is None or css_urls is None:
         app_js, app_css = assets.app_urls()
         js_urls, css_urls = js_urls or app_js, css_urls or app_css
@@ -472,6 +506,7 @@ def base_map(ds: Dataset, lang: str = "zh", options: MapOptions | None = None,
     Legend(lang, layer_defs).add_to(m)
     _add_fullscreen(m, lang)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    mapux.MapUx(lang, county).add_to(m)  # after fit_bounds: a view from the URL wins over the fitted one
     return m
 
 
@@ -548,10 +583,12 @@ def publish_reasons(text: str) -> str | None:
     return cache.publish_json("reasons", text, keep=32)
 
 
-def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh",
-                   status: MapStatus | None = None) -> list[folium.FeatureGroup]:
+def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh", status: MapStatus | None = None,
+                   selected: str | None = None, focus: int = 0) -> list[folium.FeatureGroup]:
     """One FeatureGroup per sector drawing the given rows (positions in ``ds.projects``), with their
-    status in the popups (and as their colour) if ``status`` is given."""
+    status in the popups (and as their colour) if ``status`` is given; the last one also selects
+    project ``selected`` on the map (:class:`zqmap.mapux.Selection`, ``focus``: a "show on map"
+    request, a number that changes with each request)."""
     rows = np.asarray(list(rows), dtype=int)
     sectors = ds.projects["sector"].to_numpy()[rows] if len(rows) else np.array([], dtype=object)
     groups = []
@@ -561,6 +598,8 @@ def project_layers(ds: Dataset, rows: Iterable[int], lang: str = "zh",
         fg = Group(name=_esc(label), overlay=True, control=True, show=True)
         ProjectRows(key, chosen.tolist(), status.payload(chosen) if status is not None else None).add_to(fg)
         groups.append(fg)
+    if selected is not None or focus:
+        mapux.Selection(selected, focus).add_to(groups[-1])  # after every sector's rows
     return groups
 
 
@@ -596,7 +635,7 @@ def clicked_project_id(returned: dict | None, known_ids: Container[str]) -> str 
 
 
 # How many projects the map shows: visible markers plus the counts on cluster
-# icons. Run in the map's frame by the browser tests and the benchmarks.
+# icons and on the county-wide badge (zqmap.mapux). Run in the map's frame by the browser tests and the benchmarks.
 SHOWN_COUNT_JS = """() => {
   let n = 0;
   document.querySelectorAll('.zq-marker').forEach((el) => {
@@ -604,5 +643,6 @@ SHOWN_COUNT_JS = """() => {
     if (el.getClientRects().length && s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity) > 0) n++;
   });
   document.querySelectorAll('.zq-cluster span').forEach((s) => { n += parseInt(s.textContent, 10) || 0; });
+  document.querySelectorAll('.zq-cw[data-n]').forEach((s) => { n += parseInt(s.dataset.n, 10) || 0; });
   return n;
 }"""

@@ -37,7 +37,9 @@ _compat.check(__name__, "streamlit", "streamlit-folium", "folium")
 # "selected_layers" (WMS layers; the map has none) is None in st_folium's default value and [] in
 # the browser, so st_folium's own script sends the value once, when the map is built; a pan or a
 # zoom changes neither entry, so it reruns nothing. :func:`map_built` reads it.
-RETURNED_OBJECTS = ["last_object_clicked_popup", "selected_layers"]
+# "center" and "zoom" are the view the page's URL keeps (zqmap.maplink): a pan or zoom reruns the app
+# once it settles (st_folium waits 250 ms), and the map's arguments stay the same, so nothing is redrawn.
+RETURNED_OBJECTS = ["last_object_clicked_popup", "selected_layers", "center", "zoom"]
 _COMPONENT = streamlit_folium._component_func  # the real one, whatever a first render patches in meanwhile
 _CACHE_SIZE = 8
 
@@ -68,17 +70,18 @@ _PER_RERUN = ("feature_group", "layer_control")
 
 def component_args(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions,
                    key: str = "map", extra: Iterable[folium.FeatureGroup] = (),
-                   status: mapview.MapStatus | None = None) -> dict[str, Any]:
+                   status: mapview.MapStatus | None = None, selected: str | None = None,
+                   focus: int = 0) -> dict[str, Any]:
     """The arguments ``st_folium`` would give its component for this base map and these rows
     (and the ``extra`` groups, drawn after the projects: the move mode's), coloured by ``status``
-    when given.
+    when given, with the ``selected`` project marked (:func:`zqmap.mapview.project_layers`).
 
     The base map is keyed by the plan alone (:func:`zqmap.map_edit.plan_fingerprint`): a store event
     or another as-of month keeps it (the changed projects are laid over its records), and the
     browser keeps the user's pan and zoom.
     """
     base_key = BaseKey(str(ds.data_dir), map_edit.plan_fingerprint(ds), options, key)
-    groups = [*mapview.project_layers(ds, rows, options.lang, status), *extra]
+    groups = [*mapview.project_layers(ds, rows, options.lang, status, selected, focus), *extra]
     control = folium.LayerControl(collapsed=True)
     with _RENDERED_LOCK:
         rendered = _RENDERED.get(base_key)
@@ -130,8 +133,9 @@ def map_built(returned: dict | None) -> bool:
 
 
 def show(ds: Dataset, rows: Iterable[int], options: mapview.MapOptions, key: str = "map",
-         extra: Iterable[folium.FeatureGroup] = (), status: mapview.MapStatus | None = None) -> dict | None:
-    """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup;
-    in the move mode also ``last_clicked``). ``st_folium``'s own callback keeps that value in
+         extra: Iterable[folium.FeatureGroup] = (), status: mapview.MapStatus | None = None,
+         selected: str | None = None, focus: int = 0) -> dict | None:
+    """Draw the map with these project rows; returns what ``st_folium`` returns (the last clicked popup,
+    the view; in the move mode also ``last_clicked``). ``st_folium``'s own callback keeps that value in
     ``st.session_state[key]`` too, where the next run reads it before the map is drawn."""
-    return _COMPONENT(**component_args(ds, rows, options, key, extra, status))
+    return _COMPONENT(**component_args(ds, rows, options, key, extra, status, selected, focus))

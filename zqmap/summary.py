@@ -18,7 +18,15 @@ import pandas as pd
 import pyarrow as pa
 
 from zqmap.filters import due_order
-from zqmap.fmt import amount_in_unit, format_yi, last_updated, milestone_text, quantity_text
+from zqmap.fmt import (
+    amount_in_unit,
+    format_yi,
+    last_updated,
+    milestone_text,
+    precision_text,
+    quantity_text,
+    source_ref_text,
+)
 from zqmap.i18n import t
 from zqmap.vocab import PRECISION_BY_KEY, SECTORS, category_label
 
@@ -304,10 +312,7 @@ def detail_table(row: pd.Series, lang: str) -> pd.DataFrame:
     """Every field of one project as a two-column table (field, value)."""
     place = row["place_zh"] if lang == "zh" else row["place_en"]
     township = row["township_zh"] if lang == "zh" else row["township_en"]
-    level = PRECISION_BY_KEY[row["precision"]]
-    precision = level.label(lang)
-    if level.approximate:  # drawn hollow or dashed: say where it stands in for
-        precision += " — " + t("precision_note", lang, what=level.label(lang))
+    precision = precision_text(row["precision"], lang)  # a stand-in point says so, without repeating the label
     items = [
         (t("name", lang), f"{row['name_zh']} / {row['name_en']}"),
         (t("sector", lang), SECTORS[row["sector"]].label(lang)),
@@ -317,7 +322,9 @@ def detail_table(row: pd.Series, lang: str) -> pd.DataFrame:
         (t("milestones", lang), milestone_text(row["milestones"], lang, sep="\n") or t("no_date", lang)),
         (t("quantities", lang), quantity_text(row["quantities"], lang, sep="\n")),
         (t("summary_field", lang), row["summary_zh"] if lang == "zh" else row["summary_en"]),
-        (t("source", lang), row["source_ref"]),
+        (t("source", lang), source_ref_text(row["source_ref"], lang)),
         (t("id", lang), row["id"]),
     ]
-    return pd.DataFrame([(k, v) for k, v in items if v], columns=["", " "]).set_index("")
+    # Named columns: the table's header row says what the columns are (it is never an empty row).
+    return pd.DataFrame([(k, v) for k, v in items if v],
+                        columns=[t("detail_field", lang), t("detail_value", lang)]).set_index(t("detail_field", lang))

@@ -37,8 +37,13 @@ class Sector(Term):
     """A sector of the plan, with the colour and glyph the map draws it with."""
 
     colour: str = "#666666"
-    glyph: str = "?"  # one CJK character drawn inside the marker
+    glyph: str = "?"  # one CJK character drawn inside the marker (Chinese pages)
     shape: str = "circle"  # marker outline: circle, square, diamond, triangle, hexagon
+    glyph_en: str = "?"  # one Latin letter drawn inside the marker on English pages
+
+    def glyph_for(self, lang: str) -> str:
+        """The marker glyph in ``lang``: a CJK character in Chinese, a letter in English."""
+        return self.glyph if lang == "zh" else self.glyph_en
 
 
 def _index(*terms: Term) -> dict:
@@ -48,11 +53,11 @@ def _index(*terms: Term) -> dict:
 # Colours: ColorBrewer "Set1"-like, checked to stay distinct for the common
 # forms of colour blindness together with the per-sector marker shape.
 SECTORS: dict[str, Sector] = _index(
-    Sector("agriculture", "农业", "Agriculture", colour="#2e7d32", glyph="农", shape="circle"),
-    Sector("industry", "工业", "Industry", colour="#1f4e9c", glyph="工", shape="square"),
-    Sector("culture_tourism", "文旅", "Culture & tourism", colour="#c62828", glyph="旅", shape="diamond"),
-    Sector("urban_construction", "城建", "Urban construction", colour="#ef6c00", glyph="城", shape="hexagon"),
-    Sector("livelihood", "民生", "Livelihood", colour="#7b1fa2", glyph="民", shape="triangle"),
+    Sector("agriculture", "农业", "Agriculture", colour="#2e7d32", glyph="农", shape="circle", glyph_en="A"),
+    Sector("industry", "工业", "Industry", colour="#1f4e9c", glyph="工", shape="square", glyph_en="I"),
+    Sector("culture_tourism", "文旅", "Culture & tourism", colour="#c62828", glyph="旅", shape="diamond", glyph_en="T"),
+    Sector("urban_construction", "城建", "Urban construction", colour="#ef6c00", glyph="城", shape="hexagon", glyph_en="U"),
+    Sector("livelihood", "民生", "Livelihood", colour="#7b1fa2", glyph="民", shape="triangle", glyph_en="L"),
 )
 
 MILESTONE_KINDS: dict[str, Term] = _index(

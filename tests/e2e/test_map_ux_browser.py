@@ -1,0 +1,384 @@
+"""The map surface of issue 11 in headless Chromium: county-wide projects apart, legend, cluster
+tooltips, zoom limits, labels without overlaps, popup layout, English glyphs, the empty map, the
+selected project, the view in the URL, copy link, language switch, first-load layout, phone.
+
+Several checks share one page load (each costs seconds of the app's first run for a session).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from zqmap import mapux
+from zqmap.i18n import t
+from zqmap.register import load
+from zqmap.vocab import PRECISION_BY_KEY
+
+from .conftest import (
+    ACTION_TIMEOUT_MS,
+    BUNDLED_DATA,
+    VIEWPORT,
+    map_frame,
+    map_iframe_element,
+    map_view,
+    set_map_view,
+    settled_count,
+    wait_for_app,
+    wait_until,
+)
+
+pytestmark = pytest.mark.browser
+
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+# Rectangles of what the map draws on top: visible labels, markers, clusters, the county-wide badge.
+RECTS_JS = """() => {
+  const out = [], box = document.querySelector('.leaflet-container').getBoundingClientRect();
+  document.querySelectorAll('.zq-label, .zq-marker, .zq-cluster, .zq-cw').forEach((el) => {
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    if (!r.width || s.visibility === 'hidden' || s.display === 'none') return;
+    if (r.right < box.left || r.left > box.right || r.bottom < box.top || r.top > box.bottom) return;  // off the map
+    const kind = el.classList.contains('zq-label') ? 'label' : el.classList.contains('zq-cw') ? 'badge' : 'symbol';
+    out.push({kind, text: el.textContent.trim(), l: r.left, t: r.top, r: r.right, b: r.bottom});
+  });
+  return out;
+}"""
+LABEL_JS = """(text) => { const el = Array.from(document.querySelectorAll('.zq-label')).find((e) => e.textContent.trim() === text);
+  if (!el) return null; const r = el.getBoundingClientRect(), s = getComputedStyle(el), m = document.getElementById('map_div').getBoundingClientRect();
+  return {visible: s.visibility !== 'hidden' && r.right > m.left && r.left < m.right && r.bottom > m.top && r.top < m.bottom,
+          size: parseFloat(s.fontSize)}; }"""
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load(BUNDLED_DATA)
+
+
+def county_wide(ds):
+    return ds.projects[ds.projects["precision"] == "county"]
+
+
+def new_page(browser, viewport=VIEWPORT, **kwargs):
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai", **kwargs)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    return context, context.new_page()
+
+
+def overlapping(rects) -> list[tuple[str, str]]:
+    """Pairs (label or badge, other) whose rectangles overlap by more than a pixel; markers and clusters
+    may overlap each other (the cluster group's business)."""
+    out = []
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            if "label" not in (a["kind"], b["kind"]) and "badge" not in (a["kind"], b["kind"]):
+                continue
+            if min(a["r"], b["r"]) - max(a["l"], b["l"]) > 1 and min(a["b"], b["b"]) - max(a["t"], b["t"]) > 1:
+                out.append((a["text"], b["text"]))
+    return out
+
+
+def href(page) -> str:
+    """The page's URL as the browser has it now (``page.url`` is only refreshed when Playwright runs its loop)."""
+    return page.evaluate("() => location.href")
+
+
+def url_params(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlsplit(href(page)).query).items()}
+
+
+@pytest.fixture(scope="module")
+def zh_view(browser, app_url):
+    """The app's default view in Chinese, with clipboard access (for "copy link"); the checks that
+    change it (popup, selection, language) come last."""
+    context, page = new_page(browser)
+    try:
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+        # The map iframe's width from the first paint on (item 19: no full width, then narrower).
+        page.add_init_script("""(() => { window.zqWidths = []; const poll = () => {
+          const el = document.querySelector('iframe[title*="streamlit_folium"]');
+          if (el) { const w = Math.round(el.getBoundingClientRect().width);
+                    if (w && window.zqWidths[window.zqWidths.length - 1] !== w) window.zqWidths.push(w); }
+          requestAnimationFrame(poll); }; requestAnimationFrame(poll); })()""")
+        page.goto(app_url, wait_until="domcontentloaded")
+        frame = map_frame(page)
+        wait_for_app(page)
+        yield SimpleNamespace(page=page, frame=frame)
+    finally:
+        context.close()
+
+
+def test_county_wide_projects_are_apart_and_listed(zh_view, ds):
+    frame = zh_view.frame
+    assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+    wide = county_wide(ds)
+    assert len(wide) > 10
+    badge = frame.locator(".zq-cw")
+    assert badge.inner_text().strip() == t("cw_badge", "zh", n=len(wide))
+    # No marker stands for a county-wide project (none sits at the county seat pretending to be a site).
+    precisions = frame.evaluate("() => window.zqmap.cluster.getLayers().map((m) => m.options.zqPrecision)")
+    assert "county" not in precisions and len(precisions) == len(ds.projects) - len(wide)
+    badge.click()
+    items = frame.locator(".leaflet-popup-content .zq-cw-list li")
+    items.first.wait_for(state="visible")
+    assert items.count() == len(wide)
+    assert {items.nth(i).get_attribute("data-id") for i in range(items.count())} == set(wide["id"])
+    assert t("cw_title", "zh", n=len(wide)) in frame.locator(".leaflet-popup-content").inner_text()
+    frame.evaluate("() => window.map.closePopup()")
+
+
+def test_legend_has_an_entry_for_every_symbol_in_use(zh_view, ds):
+    frame = zh_view.frame
+    legend = frame.locator(".zq-legend").first.inner_text()
+    styles = set(frame.evaluate("() => window.zqmap.cluster.getLayers().map((m) => window.zqmap.data.precisions[m.options.zqPrecision].st)"))
+    from zqmap.fmt import precision_legend
+
+    texts = {style: text for style, _, text in precision_legend("zh")}
+    for style in styles:
+        assert texts[style] in legend
+    assert t("cw_legend", "zh") in legend  # the badge's dashed box, as the briefing explains the dashed style
+
+
+def test_cluster_tooltip_splits_by_precision_and_zoom_is_bounded(zh_view, ds):
+    frame = zh_view.frame
+    assert frame.evaluate("() => window.map.getMaxZoom()") == mapux.MAX_ZOOM
+    assert frame.evaluate("() => window.zqmap.cluster.options.maxZoom || window.map.getMaxZoom()") <= mapux.MAX_ZOOM
+    frame.locator(".zq-cluster").first.hover()
+    tip = frame.locator(".zq-cluster-tip")
+    tip.wait_for(state="visible")
+    text = tip.inner_text()
+    total = int(re.match(r"(\d+)", text).group(1))
+    parts = {label: int(n) for label, n in re.findall(r"([^\s：·0-9]+(?:（[^）]*）)?)\s(\d+)", text.split("：", 1)[1])}
+    assert sum(parts.values()) == total
+    assert set(parts) <= {p.label("zh") for p in PRECISION_BY_KEY.values()}
+    frame.locator(".leaflet-container").hover(position={"x": 5, "y": 5})
+    # Zooming past the limit is refused: the boundary and labels stay in reach.
+    frame.evaluate("() => window.map.setZoom(18, {animate: false})")
+    assert map_view(frame)[0] == mapux.MAX_ZOOM
+    frame.evaluate("() => window.map.setZoom(10, {animate: false})")
+
+
+def test_labels_do_not_overlap_each_other_or_symbols(zh_view, ds):
+    frame = zh_view.frame
+    minx, miny, maxx, maxy = ds.county.bounds
+    set_map_view(frame, (miny + maxy) / 2, (minx + maxx) / 2, 10)
+    assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+    time.sleep(1.2)
+    rects = frame.evaluate(RECTS_JS)
+    labels = [r["text"] for r in rects if r["kind"] == "label"]
+    assert "芹泉镇" in labels and "辽阳镇" in labels
+    assert overlapping(rects) == []
+    for zoom in (11, 12):
+        frame.evaluate(f"() => window.map.setZoom({zoom}, {{animate: false}})")
+        assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+        time.sleep(1.2)  # the placement's last pass follows the cluster's transitions
+        assert overlapping(frame.evaluate(RECTS_JS)) == [], zoom
+
+
+def test_former_townships_are_marked(zh_view):
+    labels = [r["text"] for r in zh_view.frame.evaluate(RECTS_JS) if r["kind"] == "label"]
+    hidden = zh_view.frame.evaluate("() => Array.from(document.querySelectorAll('.zq-label')).map((e) => e.textContent.trim())")
+    assert "原龙泉乡" in hidden and "原粟城乡" in hidden
+    assert "龙泉乡" not in hidden and labels
+
+
+def test_view_is_in_the_url_and_copy_link_copies_it(zh_view, ds):
+    page, frame = zh_view.page, zh_view.frame
+    minx, miny, maxx, maxy = ds.county.bounds
+    lat, lon = (miny + maxy) / 2 + 0.05, (minx + maxx) / 2 - 0.05
+    set_map_view(frame, lat, lon, 11)
+    wait_until(lambda: url_params(page).get("z") == "11", 30, what="the zoom in the URL")
+    c = [float(v) for v in url_params(page)["c"].split(",")]
+    assert c == pytest.approx([lat, lon], abs=1e-3)
+    # The URL survives the app's own rewrite of its parameters (a filter change).
+    page.get_by_test_id("stSidebar").get_by_test_id("stCheckbox").first.click()
+    wait_until(lambda: "undated=0" in href(page), 30, what="the filter in the URL")
+    assert url_params(page).get("z") == "11"
+    page.get_by_test_id("stSidebar").get_by_test_id("stCheckbox").first.click()
+    wait_until(lambda: "undated" not in href(page), 30, what="the filter reset")
+    button = page.get_by_role("button", name=t("copy_link", "zh"))
+    button.click()
+    page.get_by_text(t("link_copied", "zh")).wait_for(state="visible")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == href(page) and "z=11" in copied and "c=" in copied
+
+
+def test_chinese_page_offers_no_english_bulk_option(zh_view):
+    page = zh_view.page
+    page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text=t("precision", "zh")).click()
+    page.get_by_role("option").first.wait_for(state="visible")
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert options and not [o for o in options if re.search(r"[A-Za-z]", o)], options
+
+
+def test_popup_layout_and_tooltip(zh_view, ds):
+    frame = zh_view.frame
+    minx, miny, maxx, maxy = ds.county.bounds
+    set_map_view(frame, (miny + maxy) / 2, (minx + maxx) / 2, 10)
+    assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+    marker = frame.locator(".zq-marker").first
+    marker.hover()
+    frame.locator(".leaflet-tooltip").first.wait_for(state="visible")
+    marker.click()
+    popup = frame.locator(".leaflet-popup-content .zq-popup")
+    popup.wait_for(state="visible")
+    time.sleep(0.3)
+    tips = frame.evaluate("""() => Array.from(document.querySelectorAll('.leaflet-tooltip')).filter((el) => {
+      const s = getComputedStyle(el); return el.getClientRects().length && s.visibility !== 'hidden' && parseFloat(s.opacity) > 0; }).length""")
+    assert tips == 0, "the tooltip stays over the open popup"
+    cells = frame.evaluate("""() => Array.from(document.querySelectorAll('.zq-popup td:first-child')).map((td) => {
+      const s = getComputedStyle(td); return [td.textContent, s.whiteSpace, td.getBoundingClientRect().height / parseFloat(s.lineHeight || 16)]; })""")
+    assert cells and all(ws == "nowrap" for _, ws, _ in cells), cells
+    title, other = frame.evaluate("""() => [getComputedStyle(document.querySelector('.zq-popup h4')).fontSize,
+      getComputedStyle(document.querySelector('.zq-popup .zq-other')).fontSize].map(parseFloat)""")
+    assert title > other
+    assert CJK.search(popup.locator("h4").inner_text())  # Chinese mode: the Chinese name is the title
+    text = popup.inner_text()
+    for p in PRECISION_BY_KEY.values():  # the precision is said once, not label + the same label again
+        assert text.count(p.label("zh")) <= 1
+
+
+def test_show_on_map_brings_the_selected_project_on_screen(zh_view, ds):
+    page, frame = zh_view.page, zh_view.frame
+    shown = frame.evaluate("() => document.querySelector('.zq-popup .zq-id').textContent")
+    pid = shown.split(":")[-1].strip()
+    detail = page.get_by_test_id("stTable").filter(has_text=pid)
+    detail.wait_for(state="visible")
+    frame.evaluate("() => window.map.closePopup()")
+    _, _, maxx, maxy = ds.county.bounds
+    set_map_view(frame, maxy + 0.1, maxx + 0.1, 12)  # far from every project
+    page.get_by_role("button", name=t("show_on_map", "zh")).click()
+
+    def on_screen():
+        return frame.evaluate("""(id) => { const m = window.zqmap.cluster.getLayers().find((x) => x.options.zqId === id);
+          return !!m && !!m._icon && m._icon.classList.contains('zq-selected') && window.map.getBounds().contains(m.getLatLng()); }""", pid)
+
+    wait_until(on_screen, 30, what="the selected marker on screen and highlighted")
+    wait_until(lambda: url_params(page).get("sel") == pid, 15, what="sel= in the URL")
+
+
+def test_switching_language_keeps_the_view_and_loads_the_map_once(zh_view, ds):
+    page, frame = zh_view.page, zh_view.frame
+    minx, miny, maxx, maxy = ds.county.bounds
+    set_map_view(frame, (miny + maxy) / 2 - 0.04, (minx + maxx) / 2 + 0.06, 11)
+    wait_until(lambda: url_params(page).get("z") == "11", 30, what="the view in the URL")
+    before = map_view(frame)
+    loads: list[str] = []
+    page.on("framenavigated", lambda f: loads.append(f.url) if "streamlit_folium" in f.url else None)
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    wait_until(lambda: url_params(page).get("lang") == "en", 30, what="lang=en")
+    wait_for_app(page)
+    time.sleep(3)  # any second reload would come within this
+    frame = map_frame(page)
+    assert frame.evaluate("() => window.zqmap.data.lang") == "en"
+    after = map_view(frame)
+    assert after[0] == before[0]
+    assert after[1:] == pytest.approx(before[1:], abs=1e-3)  # a pixel or so
+    assert len(loads) <= 1, loads
+
+
+def test_first_load_draws_the_map_at_its_final_width(zh_view):
+    widths = zh_view.page.evaluate("() => window.zqWidths")
+    assert len(widths) == 1, f"the map's width changed during the first load: {widths}"
+
+
+# --------------------------------------------------------------------------
+# English, empty result, URL parameters, phone
+
+
+def test_english_glyphs_sources_and_former(browser, app_url, ds):
+    context, page = new_page(browser)
+    try:
+        page.goto(app_url + "?lang=en", wait_until="domcontentloaded")
+        frame = map_frame(page)
+        wait_for_app(page)
+        assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+        drawn = frame.evaluate("""() => [...document.querySelectorAll('.zq-marker, .zq-legend, .zq-cluster, .zq-cw')]
+          .map((el) => el.textContent).join(' ')""")
+        assert not CJK.search(drawn), CJK.findall(drawn)
+        labels = frame.evaluate("() => Array.from(document.querySelectorAll('.zq-label')).map((e) => e.textContent.trim())")
+        assert "Longquan Township (former)" in labels
+        frame.evaluate("""() => { const m = window.zqmap.cluster.getLayers().find((x) => x._icon); m.fire('click'); }""")
+        popup = frame.locator(".leaflet-popup-content .zq-popup")
+        popup.wait_for(state="visible")
+        source = popup.locator("tr").filter(has_text=t("source", "en")).locator("td").nth(1).inner_text()
+        assert re.fullmatch(r"[A-Z][a-z &]+, item \d+", source), source
+        precision = popup.locator("tr").filter(has_text=t("precision", "en")).locator("td").nth(1).inner_text()
+        assert precision[0].isupper()
+        frame.evaluate("() => window.map.closePopup()")
+        frame.locator(".zq-cw").click()
+        frame.locator(".zq-cw-list li").first.wait_for(state="visible")
+        listed = frame.locator(".leaflet-popup-content").inner_text()
+        assert t("cw_title", "en", n=len(county_wide(ds))) in listed
+    finally:
+        context.close()
+
+
+def test_empty_result_is_said_on_the_map(browser, app_url):
+    context, page = new_page(browser)
+    try:
+        page.goto(app_url + "?q=zzzz-no-such-project", wait_until="domcontentloaded")
+        frame = map_frame(page)
+        note = frame.locator(".zq-empty")
+        wait_until(lambda: note.is_visible(), 20, what="the empty-result note on the map")
+        assert note.inner_text().strip() == t("map_empty", "zh")
+        assert settled_count(frame, 0) == 0
+    finally:
+        context.close()
+
+
+def test_url_view_and_selection_are_read_back_and_clamped(browser, app_url, ds):
+    site = ds.projects[ds.projects["precision"] == "site"].iloc[0]
+    context, page = new_page(browser)
+    try:
+        page.goto(app_url + f"?z=40&c=abc&sel={site['id']}", wait_until="domcontentloaded")
+        frame = map_frame(page)
+        wait_for_app(page)
+
+        def highlighted():  # marked (its icon, shown or inside a spiderfied/zoomed cluster) and on screen
+            return frame.evaluate("""(id) => { const m = window.zqmap.cluster.getLayers().find((x) => x.options.zqId === id);
+              return !!m && m.options.icon.options.className.includes('zq-selected')
+                && window.map.getBounds().contains(m.getLatLng()); }""", site["id"])
+
+        wait_until(highlighted, 30, what="the URL's project highlighted")
+        assert map_view(frame)[0] <= mapux.MAX_ZOOM
+        wait_until(lambda: url_params(page).get("sel") == site["id"], 15, what="sel= kept")
+        assert url_params(page).get("z", "0").isdigit() and int(url_params(page)["z"]) <= mapux.MAX_ZOOM
+        assert url_params(page).get("c") != "abc"
+    finally:
+        context.close()
+    context, page = new_page(browser)
+    try:
+        page.goto(app_url + "?sel=no-such-project&z=9", wait_until="domcontentloaded")
+        frame = map_frame(page)
+        wait_for_app(page)
+        assert map_view(frame)[0] == 9
+        assert "sel" not in url_params(page)
+    finally:
+        context.close()
+
+
+def test_phone_legend_collapsed_room_to_scroll_labels_readable(browser, app_url, ds):
+    context, page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page.goto(app_url, wait_until="domcontentloaded")
+        frame = map_frame(page)
+        page.get_by_test_id("stDownloadButton").first.wait_for(state="attached", timeout=45_000)
+        assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+        time.sleep(0.5)
+        assert frame.evaluate("() => document.querySelector('.zq-legend details').open") is False
+        height = map_iframe_element(page).bounding_box()["height"]
+        assert height <= 0.6 * 844, height
+        assert frame.evaluate("() => document.querySelector('.leaflet-container').getBoundingClientRect().height") \
+            <= height + 1
+        assert overlapping(frame.evaluate(RECTS_JS)) == []
+        for name in ("石匣乡", "辽阳镇", "芹泉镇"):
+            label = frame.evaluate(LABEL_JS, name)
+            assert label and label["visible"] and label["size"] >= 12, (name, label)
+    finally:
+        context.close()
