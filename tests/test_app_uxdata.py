@@ -198,19 +198,23 @@ def test_without_a_month_range_no_undated_note_next_to_the_count(bundled, ds):
 
 @pytest.fixture
 def clicks(monkeypatch):
-    """st_folium's return value as a browser sends it: a built map and the last clicked marker's popup."""
+    """st_folium as a browser drives it: its value (a built map, the last clicked marker's popup) is kept in
+    ``st.session_state["map"]``, where the app reads it before drawing the map; :func:`_click` sets it."""
     from zqmap import st_map
 
     real = st_map.show
-    last = {"id": None}
 
     def show(*args, **kwargs):
+        import streamlit as st
+
         real(*args, **kwargs)
-        popup = None if last["id"] is None else f"… ID: {last['id']}"
-        return {"last_object_clicked_popup": popup, "selected_layers": []}
+        return dict(st.session_state.get("map") or {"last_object_clicked_popup": None, "selected_layers": []})
 
     monkeypatch.setattr(st_map, "show", show)
-    return last
+
+
+def _click(at, pid: str) -> None:
+    at.session_state["map"] = {"last_object_clicked_popup": f"… ID: {pid}", "selected_layers": []}
 
 
 def _table_ids(at) -> list[str]:
@@ -241,7 +245,7 @@ def test_a_marker_click_after_a_row_selection_shows_the_marker(bundled, ds, clic
     _tick(at, 0)
     no_exception(at)
     assert _shown_detail(at, ds) == ids[0] and at.session_state["_selected_id"] == ids[0]
-    clicks["id"] = ids[5]  # then a marker
+    _click(at, ids[5])  # then a marker
     at.run()
     no_exception(at)
     assert _shown_detail(at, ds) == ids[5]
