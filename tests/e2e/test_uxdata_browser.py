@@ -61,7 +61,8 @@ ROW_PX = 35  # st.dataframe's default row height (the header row too)
 
 def _details_name(page) -> str:
     """The details panel's name line (the markdown right under the "Project details" heading)."""
-    return page.locator('[data-testid="stMarkdown"] strong').last.inner_text()
+    line = page.locator('[data-testid="stMarkdown"]').filter(has_text=" · ").filter(has=page.locator("strong")).last
+    return line.locator("strong").first.inner_text()  # "**名称** · English name"
 
 
 def test_a_ticked_row_stays_on_its_project_after_a_filter_change(browser, app_url):
@@ -76,7 +77,7 @@ def test_a_ticked_row_stays_on_its_project_after_a_filter_change(browser, app_ur
     assert list(same["id"]).index(pick["id"]) != 2  # it moves up when only its sector is shown
     page = open_page_and_wait(browser, app_url + "?lang=en")
     try:
-        grid = page.get_by_test_id("stDataFrame").nth(1)  # the project list (the first is the summary)
+        grid = page.locator(".st-key-w_table").get_by_test_id("stDataFrame")  # the project list (its key)
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 18, box["y"] + ROW_PX + ROW_PX * 2 + ROW_PX / 2)  # row 2's tick box

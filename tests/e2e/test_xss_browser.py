@@ -46,7 +46,7 @@ PROJECTS = [
     {"id": "xss-script", "name_zh": f"乙{SCRIPT}", "name_en": f"B {ATTR}", "sector": "agriculture",
      "place": "town-tongyu", "precision": "township", "milestones": [], "quantities": [], "source": "农业方面/一"},
     {"id": "plain", "name_zh": "丙项目", "name_en": "Project C", "sector": "livelihood",
-     "place": "county-zuoquan", "precision": "county", "milestones": [], "quantities": [], "source": "民生方面/一"},
+     "place": "town-yangjiao", "precision": "township", "milestones": [], "quantities": [], "source": "民生方面/一"},
 ]
 # (marker class, texts that must appear literally in its popup)
 EXPECTED = [
