@@ -286,6 +286,7 @@ class Editor:
     query: str  # a search that shows this project alone (the entry grid then has its one row)
     saved: list[float] = field(default_factory=list)  # 本月完成投资 values (万元) the app said it saved
     stale: int = 0  # saves the app refused as stale (not an error: the app refusing correctly)
+    reasons_asked: int = 0  # saves refused for want of a reason (a correction), then given one and saved again
     save_times: list[float] = field(default_factory=list)  # 保存 pressed → the save's rerun finished
     cell_retries: int = 0  # clicks on the grid that did not open the cell's editor (the page still drawing)
 
@@ -388,35 +389,40 @@ async def save_progress(s: EditorSession, value: float, step: int, errors: Error
         errors.timeouts.append(f"{ed.name}: the edited cell never reached the app (save {step})")
         return False
     reason = page.get_by_label(t("pe_reason", "zh"), exact=True)
-    if await reason.count():  # the month already has a value: a correction, the app asks why
-        async def give_reason() -> None:
-            await reason.fill(f"负载测试第 {step} 次更正")
-            await reason.press("Enter")
 
-        if await _rerun(s, give_reason) is None:
-            errors.timeouts.append(f"{ed.name}: the reason never reached the app (save {step})")
-            return False
-    took = await _rerun(s, page.get_by_role("button", name=t("pe_save", "zh"), exact=True).click)
-    if took is None:
-        errors.timeouts.append(f"{ed.name}: save {step} never finished")
-        return False
-    ed.save_times.append(took)
+    async def give_reason() -> None:
+        await reason.fill(f"负载测试第 {step} 次更正")
+        await reason.press("Enter")
+
     saved = page.get_by_text(t("pe_saved", "zh", n=1, author=ed.name), exact=True)
     stale = page.get_by_text(t("pe_stale", "zh")[:20])
     refused = page.get_by_text(t("pe_failed", "zh")[:10]).or_(page.get_by_text(t("pe_nothing", "zh")))
-    deadline = time.monotonic() + OUTCOME_WAIT  # a busy browser may draw the run's message a little later
-    while time.monotonic() < deadline and not await refused.count():
-        if await saved.count() or await stale.count():
+    for attempt in range(2):  # a correction the app only knows as one once the store says so: give the reason, save again
+        if await reason.count():  # the month already has a value: a correction, the app asks why
+            if await _rerun(s, give_reason) is None:
+                errors.timeouts.append(f"{ed.name}: the reason never reached the app (save {step})")
+                return False
+        took = await _rerun(s, page.get_by_role("button", name=t("pe_save", "zh"), exact=True).click)
+        if took is None:
+            errors.timeouts.append(f"{ed.name}: save {step} never finished")
+            return False
+        ed.save_times.append(took)
+        deadline = time.monotonic() + OUTCOME_WAIT  # a busy browser may draw the run's message a little later
+        while time.monotonic() < deadline and not await refused.count():
+            if await saved.count() or await stale.count():
+                break
+            await asyncio.sleep(0.2)
+        if await saved.count():
+            ed.saved.append(value)
+            return True
+        if await stale.count():
+            ed.stale += 1  # refused correctly; open the form anew on what the store holds
+            await page.reload(wait_until="domcontentloaded")  # a new browser session: the name again
+            await open_entry(page, ed)
+            return True
+        if not (attempt == 0 and await reason.count()):
             break
-        await asyncio.sleep(0.2)
-    if await saved.count():
-        ed.saved.append(value)
-        return True
-    if await stale.count():
-        ed.stale += 1  # refused correctly; open the form anew on what the store holds
-        await page.reload(wait_until="domcontentloaded")  # a new browser session: the name again
-        await open_entry(page, ed)
-        return True
+        ed.reasons_asked += 1  # the store asked for a reason (a correction): the user gives it and saves again
     shown = await page.get_by_test_id("stAlert").all_inner_texts()
     errors.page.append(f"{ed.name}: save {step} not confirmed; the page says {shown!r}")
     return False
@@ -782,6 +788,7 @@ def editor_lines(r: Result) -> list[str]:
         f"| lost events (confirmed, not in the store) | {sum(c.lost.values()) if c else '—'} |",
         f"| events in the store no editor saw confirmed | {len(c.unexpected) if c else '—'} |",
         f"| stale refusals (the app refusing correctly; not errors) | {sum(ed.stale for ed in r.editors)} |",
+        f"| corrections the store asked a reason for, saved again with one | {sum(ed.reasons_asked for ed in r.editors)} |",
         f"| grid clicks repeated (the cell editor not open within {CELL_WAIT:.0f} s) | "
         f"{sum(ed.cell_retries for ed in r.editors)} |",
         f"| `Store.verify()` | {'[] (sound)' if c and not c.verify else c.verify if c else '—'} |",

@@ -225,7 +225,7 @@ def test_popup_layout_and_tooltip(zh_view, ds):
     marker.hover()
     frame.locator(".leaflet-tooltip").first.wait_for(state="visible")
     marker.click()
-    popup = frame.locator(".leaflet-popup-content .zq-popup")
+    popup = frame.locator(".leaflet-popup-content .zq-popup").last  # the selection may reopen it: the newest
     popup.wait_for(state="visible")
     time.sleep(0.3)
     tips = frame.evaluate("""() => Array.from(document.querySelectorAll('.leaflet-tooltip')).filter((el) => {
