@@ -77,7 +77,7 @@ def dataset_key(lang: str) -> tuple:
         try:
             version = state.version(STORE)
             months = cached_dataset(str(DATA_DIR), stamp, None, "", None).plan_months
-            return str(DATA_DIR), stamp, STORE, version, app_status.replay_month(months, AS_OF)
+            return str(DATA_DIR), stamp, STORE, version, app_status.as_of(months, True, AS_OF)  # always a replay
         except RegisterError:  # main() shows the plan's problems
             pass
         except StoreError as exc:
@@ -234,7 +234,13 @@ def show_summary(digest: summary.Digest, rows: np.ndarray, lang: str, flt: Filte
         st.caption(summary.undated_notes(span, len(rows), digest.undated_count(rows), lang)[1])
 
 
-def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, statuses, month: str) -> None:
+def plan_of(key: tuple) -> Dataset:
+    """The register as loaded from its files (what the store checks writes against), for the data ``key``."""
+    return cached_dataset(key[0], key[1], None, "", None)
+
+
+def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, statuses, month: str,
+                          plan: Dataset) -> None:
     """The table (its selection decided in main(): :func:`zqmap.selection.sync`) and the selected project."""
     st.subheader(t("table", lang))
     if not len(rows):
@@ -252,7 +258,7 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, s
     st.table(summary.detail_table(row, lang).map(md_text))
     app_status.detail(statuses, position, month, lang)  # its status as of the month, and why
     maplink.show_on_map_button(lang, row["id"])
-    app_panel.show(STORE, cached_dataset(str(DATA_DIR), fingerprint(DATA_DIR), None, "", None), row, lang)
+    app_panel.show(STORE, plan, row, lang)
 
 
 def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
@@ -341,9 +347,9 @@ def main() -> None:
         return
     show_summary(digest, rows, lang, flt)
     app_status.sections(ds, flt, statuses, rows, month, lang)  # counts by status, late lists, rates
-    show_table_and_detail(digest, rows, lang, statuses, month)
+    show_table_and_detail(digest, rows, lang, statuses, month, plan_of(key))
     if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan
-        app_progress.show(key[2], cached_dataset(str(DATA_DIR), key[1], None, "", None), ds, rows, lang)
+        app_progress.show(key[2], plan_of(key), ds, rows, lang)
     show_downloads(ds, flt, rows, lang)
     app_status.report_downloads(ds, flt, rows, month, lang)
 

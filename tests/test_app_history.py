@@ -4,7 +4,7 @@ viewer who forges the revert writes nothing."""
 
 from __future__ import annotations
 
-import argon2
+import editkit
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -41,19 +41,11 @@ def pid(plan):
 
 @pytest.fixture
 def store_path(tmp_path, plan, pid, monkeypatch):
-    path = tmp_path / "s.gpkg"
-    with open_store(path, plan, create=True) as st:
-        st.init()
-    monkeypatch.setenv("ZQMAP_TEST_STORE", str(path))
-    monkeypatch.setenv("ZQMAP_TEST_PROJECT", pid)
-    monkeypatch.delenv(auth.AUTH_ENV, raising=False)
-    monkeypatch.delenv("ZQMAP_TEST_LANG", raising=False)
-    return path
+    return editkit.fresh_store(tmp_path, plan, monkeypatch, project=pid)
 
 
 def events(path, plan):
-    with open_store(path, plan) as st:
-        return st.events()
+    return editkit.events(path, plan)
 
 
 def write(path, plan, pid, author="李四", role="editor"):
@@ -118,13 +110,7 @@ def test_history_lists_newest_first_with_reason_and_reverts_with_a_reason(store_
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    monkeypatch.setattr(auth, "default_hasher", lambda: argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    path = tmp_path / "accounts.json"
-    accounts = auth.Accounts(path)
-    accounts.add("王芳", "admin", PW)
-    accounts.add("Li Wei", "editor", PW)
-    monkeypatch.setenv(auth.AUTH_ENV, str(path))
-    return path
+    return editkit.accounts(tmp_path, monkeypatch, PW, ("王芳", "admin"), ("Li Wei", "editor"))
 
 
 def signed_in(name: str) -> AppTest:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import io
 import json
 
-import argon2
+import editkit
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from zqmap import auth, register
+from zqmap import register
 from zqmap.escape import md_text
 from zqmap.store import open_store
 
@@ -58,19 +58,11 @@ def plan():
 
 @pytest.fixture
 def store_path(tmp_path, plan, monkeypatch):
-    path = tmp_path / "s.gpkg"
-    with open_store(path, plan, create=True) as st:
-        st.init()
-    monkeypatch.setenv("ZQMAP_TEST_STORE", str(path))
-    monkeypatch.setenv("ZQMAP_TEST_PROJECT", P)
-    monkeypatch.delenv(auth.AUTH_ENV, raising=False)
-    monkeypatch.delenv("ZQMAP_TEST_LANG", raising=False)
-    return path
+    return editkit.fresh_store(tmp_path, plan, monkeypatch, project=P)
 
 
 def events(path, plan):
-    with open_store(path, plan) as st:
-        return st.events()
+    return editkit.events(path, plan)
 
 
 def editor(name: str = "王五") -> AppTest:
@@ -341,11 +333,7 @@ def test_move_cancel_writes_nothing(store_path, plan):
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    monkeypatch.setattr(auth, "default_hasher", lambda: argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    path = tmp_path / "accounts.json"
-    auth.Accounts(path).add("Li Wei", "editor", PW)
-    monkeypatch.setenv(auth.AUTH_ENV, str(path))
-    return path
+    return editkit.accounts(tmp_path, monkeypatch, PW, ("Li Wei", "editor"))
 
 
 def test_viewer_forged_widgets_and_callbacks_write_nothing(store_path, plan, server):

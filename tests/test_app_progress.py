@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import argon2
+import editkit
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -52,18 +52,11 @@ def ids(plan):
 
 @pytest.fixture
 def store_path(tmp_path, plan, monkeypatch):
-    path = tmp_path / "s.gpkg"
-    with open_store(path, plan, create=True) as st:
-        st.init()
-    monkeypatch.setenv("ZQMAP_TEST_STORE", str(path))
-    monkeypatch.delenv(auth.AUTH_ENV, raising=False)
-    monkeypatch.delenv("ZQMAP_TEST_LANG", raising=False)
-    return path
+    return editkit.fresh_store(tmp_path, plan, monkeypatch)
 
 
 def events(path, plan):
-    with open_store(path, plan) as st:
-        return st.events()
+    return editkit.events(path, plan)
 
 
 def opened(name: str | None = "王五") -> AppTest:
@@ -227,11 +220,7 @@ def test_english_labels(store_path, plan, monkeypatch):
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    monkeypatch.setattr(auth, "default_hasher", lambda: argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    path = tmp_path / "accounts.json"
-    auth.Accounts(path).add("Li Wei", "editor", PW)
-    monkeypatch.setenv(auth.AUTH_ENV, str(path))
-    return path
+    return editkit.accounts(tmp_path, monkeypatch, PW, ("Li Wei", "editor"))
 
 
 def forged_page():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-import argon2
+import editkit
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -56,12 +56,7 @@ def pid(plan):
 
 @pytest.fixture
 def store_path(tmp_path, plan, monkeypatch):
-    path = tmp_path / "s.gpkg"
-    with open_store(path, plan, create=True) as st:
-        st.init()
-    monkeypatch.setenv("ZQMAP_TEST_STORE", str(path))
-    monkeypatch.delenv(auth.AUTH_ENV, raising=False)
-    return path
+    return editkit.fresh_store(tmp_path, plan, monkeypatch)
 
 
 def run(monkeypatch, changes, action=auth.EDIT, name=None, at=None):
@@ -78,8 +73,7 @@ def run(monkeypatch, changes, action=auth.EDIT, name=None, at=None):
 
 
 def events(path, plan):
-    with open_store(path, plan) as st:
-        return st.events()
+    return editkit.events(path, plan)
 
 
 def test_laptop_editor_writes_one_action_under_their_name(monkeypatch, store_path, plan, pid):
@@ -119,12 +113,7 @@ def test_a_stale_save_names_who_changed_it_and_writes_nothing(monkeypatch, store
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    monkeypatch.setattr(auth, "default_hasher", lambda: argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    path = tmp_path / "accounts.json"
-    accounts = auth.Accounts(path)
-    accounts.add("王芳", "admin", PW)
-    accounts.add("Li Wei", "editor", PW)
-    return path
+    return editkit.accounts(tmp_path, monkeypatch, PW, ("王芳", "admin"), ("Li Wei", "editor"))
 
 
 def test_server_mode_viewer_and_forged_state_write_nothing(monkeypatch, store_path, plan, pid, server):

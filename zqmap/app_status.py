@@ -4,8 +4,8 @@ the tables :mod:`zqmap.status_view`'s.
 - :func:`init_from_url`: the as-of month (``asof=YYYY-MM``, clamped into the plan's months),
   the colouring (``colour=status``), the status and date-precision filters from a link.
 - :func:`as_of`: the month the app shows (with a store: the slider's; without: today's month
-  clamped into the plan, :func:`zqmap.status.default_as_of`); :func:`replay_month`: the month
-  the store is replayed to.
+  clamped into the plan, :func:`zqmap.status.default_as_of`); with a store it is also the
+  month the store is replayed to.
 - :func:`sidebar_controls`: the as-of slider (with a store), colour by, status and date precision.
 - :func:`filter_with`, :func:`set_widgets`, :func:`url_params`: the filter and the link.
 - :func:`statuses`: every project's status as of the month, cached per data version.
@@ -66,12 +66,6 @@ def as_of(months: tuple[str, ...], store: bool, default: str | None = None) -> s
     if chosen is None and not st.session_state.get("_initialised"):  # a first run: the link's, before the widgets exist
         chosen = status_view.month_from_param(st.query_params.get(status_view.ASOF_PARAM), months)
     return chosen if chosen in months else fallback
-
-
-def replay_month(months: tuple[str, ...], default: str | None = None) -> str:
-    """The ``as_of`` to load a store's state with: the month shown. Always a replay, also for the month
-    the app opens on: reports for later months (the plan's next year) do not count in it."""
-    return as_of(months, True, default)
 
 
 def colour() -> str:
