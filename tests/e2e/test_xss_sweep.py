@@ -467,8 +467,12 @@ def test_app_table_and_detail_panel(app_page, sweep):
         values = [str(v) for v in detail_table(row, "zh").iloc[:, -1]]
         problems += [f"{pid} detail lacks {v[:60]!r}" for v in values if squash(v) not in squash(text)]
         heading = squash(f"{row['name_zh']} · {row['name_en']}")
-        markdown = [squash(t or "") for t in page.get_by_test_id("stMarkdown").all_text_contents()]
-        if heading not in markdown:
+        def heading_shown(h=heading) -> bool:  # the table may be drawn a moment before the heading above it
+            return h in [squash(t or "") for t in page.get_by_test_id("stMarkdown").all_text_contents()]
+
+        try:
+            wait_until(heading_shown, 10, what=f"the heading of {pid}")
+        except AssertionError:
             problems.append(f"{pid} heading not shown literally")
         covered |= payloads_in(values)
     # every payload a clickable project's details carry (county-wide ones have no marker to click)
