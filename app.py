@@ -38,7 +38,7 @@ from zqmap.i18n import DEFAULT_LANG, LANGS, t
 from zqmap.naming import PDF_PAGES, describe, export_filename, link_notes, pdf_page_label
 from zqmap.paths import default_data_dir
 from zqmap.register import Dataset, RegisterError, fingerprint
-from zqmap.store import StoreError
+from zqmap.store import StoreError, open_store
 from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
@@ -57,10 +57,23 @@ AS_OF = os.environ.get("ZQMAP_AS_OF") or None
 @st.cache_resource(max_entries=16, show_spinner=False)  # a store's months: the as-of slider goes back and forth
 def cached_dataset(data_dir: str, stamp: str, store: str | None, store_stamp: str, as_of: str | None) -> Dataset:
     """Loaded once per version of the files and of the store's log (the stamps change when they change);
-    with a store, the state is laid over the plan loaded once for its version."""
+    with a store, each plan month's register comes from one fold of the log, brought up to its new
+    events when the log's stamp changes (:class:`zqmap.state.Months`)."""
     if store is None:
         return state.load(data_dir)
-    return state.load(cached_dataset(data_dir, stamp, None, "", None), store=store, as_of=as_of)
+    plan = cached_dataset(data_dir, stamp, None, "", None)
+    if as_of is None:
+        return state.load(plan, store=store)
+    months = cached_months(data_dir, stamp, store)
+    with open_store(store, plan) as opened:
+        months.refresh(opened)
+    return months.dataset(as_of)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_months(data_dir: str, stamp: str, store: str) -> state.Months:
+    """The plan's months of the store's log, kept across its versions (each rerun folds in only what is new)."""
+    return state.load_months(cached_dataset(data_dir, stamp, None, "", None), store)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

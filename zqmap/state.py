@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from dataclasses import replace
 
 import geopandas as gpd
@@ -47,7 +48,8 @@ import shapely
 from zqmap import register
 from zqmap.register import Dataset, valid_month
 from zqmap.store import Store, StoreError, open_store
-from zqmap.store.events import refusal
+from zqmap.store.events import Event, refusal
+from zqmap.store.fold import fold_months
 
 STATE_COLUMNS = [
     "moved", "location_source", "report_month", "invest_month_cny", "invest_total_cny", "progress_text",
@@ -100,30 +102,122 @@ def with_state(ds: Dataset, store: Store, as_of: str | None = None) -> Dataset:
     return replace(ds, projects=projects, fingerprint=f"{ds.fingerprint}+{seq}" + (f"@{as_of}" if as_of else ""))
 
 
+class Months:
+    """The register as reported for each of the plan's months, from one pass over the log
+    (:func:`zqmap.store.fold.fold_months`): what moving the as-of slider reads.
+
+    ``dataset(month)`` is the ``Dataset`` that ``load(ds, store, as_of=month)`` returns, built
+    from state rows kept per month (a project's row is shared with the month before when none of
+    its events joined); ``extend(events)`` takes the events written since (the log's tail) and
+    folds again only the projects they touch; ``refresh(store)`` does that from the store itself.
+    One object may serve several threads (the app's sessions): its methods take a lock.
+    """
+
+    def __init__(self, ds: Dataset, events: list[Event], location: str | None = None):
+        self.ds, self.location = ds, location
+        self._lock = threading.RLock()
+        self._start(events)
+
+    def _start(self, events: list[Event]) -> None:
+        self.months = tuple(self.ds.plan_months)
+        self._pos = {pid: i for i, pid in enumerate(self.ds.projects["id"])}
+        self._planned = self.ds.projects["milestones"].tolist()
+        self._by_project: dict[str, list[Event]] = {}
+        blank = [_row({}, planned) for planned in self._planned]
+        self._rows: dict[str, list[dict]] = {m: blank for m in self.months}
+        self._seq: dict[str, int] = {m: 0 for m in self.months}
+        self.last_seq, self.last_hash = 0, ""
+        self._fold(events)
+
+    def _take(self, events: list[Event]) -> None:
+        for e in events:
+            self._by_project.setdefault(e.project, []).append(e)
+            if e.seq > self.last_seq:
+                self.last_seq, self.last_hash = e.seq, e.hash
+
+    def _fold(self, events: list[Event]) -> None:
+        self._take(events)
+        rows = None
+        for month, states, changed in fold_months(events, self.months, self.months[-1]):
+            rows = list(self._rows[month] if rows is None else rows)  # the month before's rows, then this month's
+            for pid in changed:
+                i = self._pos.get(pid)
+                if i is not None:  # events of a project no longer in the plan stay in the log, not on the map
+                    rows[i] = _row(states[pid], self._planned[i])
+            self._rows[month] = rows
+            self._seq[month] = max((s["seq"] for s in states.values()), default=0)
+
+    def refresh(self, store: Store) -> None:
+        """Bring the months up to ``store``'s log: the events written since are folded in; a log that
+        is not the one read before (restored from a backup, another store at the same place) is
+        read again from its start."""
+        with self._lock:
+            tail = store.backend.events(after=max(self.last_seq - 1, 0))
+            if self.last_seq and (not tail or tail[0].seq != self.last_seq or tail[0].hash != self.last_hash):
+                self._start(store.events())
+                return
+            self.extend(tail)
+
+    def extend(self, events: list[Event]) -> None:
+        """Take the events written after :attr:`last_seq` (in log order)."""
+        with self._lock:
+            self._extend([e for e in events if e.seq > self.last_seq])
+
+    def _extend(self, events: list[Event]) -> None:
+        if not events:
+            return
+        touched = {e.project for e in events}
+        self._take(events)
+        mine = [e for pid in touched for e in self._by_project[pid]]
+        mine.sort(key=lambda e: e.seq)
+        blank = {pid: _row({}, self._planned[self._pos[pid]]) for pid in touched if pid in self._pos}
+        for month, states, _ in fold_months(mine, self.months, self.months[-1]):
+            rows = self._rows[month] = list(self._rows[month])
+            for pid, empty in blank.items():
+                rows[self._pos[pid]] = _row(states[pid], self._planned[self._pos[pid]]) if pid in states else empty
+            self._seq[month] = max(self._seq[month], max((s["seq"] for s in states.values()), default=0))
+
+    def dataset(self, month: str) -> Dataset:
+        """The register as reported for ``month`` (one of the plan's months)."""
+        with self._lock:
+            if month not in self._rows:
+                raise StoreError([refusal("-", "as_of", f"{month} is not a month of the plan "
+                                                        f"({self.months[0]}…{self.months[-1]})")])
+            rows, seq = self._rows[month], self._seq[month]
+        projects = _frame(self.ds, rows)
+        projects.attrs.update(store=self.location, as_of=month)
+        return replace(self.ds, projects=projects, fingerprint=f"{self.ds.fingerprint}+{seq}@{month}")
+
+
+def load_months(ds: Dataset, store: str | os.PathLike | Store) -> Months:
+    """Every plan month's register (:class:`Months`) from ``store`` over the loaded plan ``ds``."""
+    if isinstance(store, Store):
+        return Months(ds, store.events(), store.location)
+    with open_store(store, ds) as st:
+        return Months(ds, st.events(), st.location)
+
+
 def state_frame(ds: Dataset, states: dict[str, dict]):
     """``ds.projects`` with the state columns (a new frame; ``ds`` is not changed)."""
+    return _frame(ds, [_row(states.get(pid) or {}, planned)
+                       for pid, planned in zip(ds.projects["id"], ds.projects["milestones"])])
+
+
+def _frame(ds: Dataset, rows: list[dict]):
+    """``ds.projects`` with one state row per project (in its order) as columns."""
     plan = ds.projects
-    ids = plan["id"].tolist()
-    cols: dict[str, list] = {c: [] for c in STATE_COLUMNS}
-    precisions = plan["precision"].tolist()
-    moved_at: list[int] = []
-    moved_xy: list[list[float]] = []
-    for i, (pid, planned) in enumerate(zip(ids, plan["milestones"])):
-        s = states.get(pid)
-        row = _row(s or {}, planned)
-        if s and "point" in s:
-            moved_at.append(i)
-            moved_xy.append(s["point"])
-            precisions[i] = s["precision"]
-        for c in STATE_COLUMNS:
-            cols[c].append(row[c])
+    cols = {c: [r[c] for r in rows] for c in STATE_COLUMNS}
     for c, dtype in _DTYPES.items():
         cols[c] = np.array(cols[c], dtype=dtype)
     # one concat, not 20 column assignments: a GeoDataFrame's __setitem__ costs more than the rest of the load
     out = pd.concat([plan, pd.DataFrame(cols, index=plan.index)], axis=1)
+    moved_at = [i for i, r in enumerate(rows) if r["moved"]]
     if moved_at:
         geoms = plan.geometry.to_numpy().copy()
-        geoms[moved_at] = shapely.points(np.array(moved_xy, dtype=float))
+        geoms[moved_at] = shapely.points(np.array([rows[i]["_point"] for i in moved_at], dtype=float))
+        precisions = plan["precision"].tolist()
+        for i in moved_at:
+            precisions[i] = rows[i]["_precision"]
         out["geometry"] = gpd.GeoSeries(geoms, index=plan.index, crs=plan.crs)
         out["precision"] = pd.Series(precisions, index=plan.index, dtype=plan["precision"].dtype)
     return out
@@ -135,7 +229,7 @@ _DTYPES = {"invest_month_cny": float, "invest_total_cny": float, "annual_plan_cn
 
 def empty_state() -> dict:
     """The state columns of a project no event has touched yet (the one home of those defaults)."""
-    return _row({}, [])
+    return {k: v for k, v in _row({}, []).items() if k in STATE_COLUMNS}
 
 
 def _row(s: dict, planned: list[dict]) -> dict:
@@ -164,7 +258,8 @@ def _row(s: dict, planned: list[dict]) -> dict:
     total = last_with("invest_total")
     annual = fields.get("annual_plan_cny")
     return {
-        "moved": "point" in s, "location_source": s.get("location_source", ""),
+        "moved": "point" in s, "_point": s.get("point"), "_precision": s.get("precision"),
+        "location_source": s.get("location_source", ""),
         "report_month": latest,
         "invest_month_cny": math.nan if month_amount is None else month_amount,
         "invest_total_cny": math.nan if total is None else total,

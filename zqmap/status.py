@@ -379,11 +379,11 @@ def late_list(projects: pd.DataFrame, statuses: pd.DataFrame, which: str) -> pd.
     overdue milestone (``position`` in ``projects``, ``kind``, ``planned``, ``months`` overdue)."""
     rules = ("start_late", "start_overdue") if which == "start" else ("milestone_late",)
     rows = []
-    for pos, reasons in enumerate(statuses["reasons"]):
+    for pos, (reasons, status) in enumerate(zip(statuses["reasons"], statuses["status"])):
         for r in reasons:
             if r.rule in rules and (which == "start" or r.kind in COMPLETION_KINDS):
                 rows.append({"position": pos, "kind": r.kind, "planned": r.planned, "months": r.months,
-                             "status": statuses["status"].iloc[pos]})
+                             "status": status})
     return pd.DataFrame(rows, columns=["position", "kind", "planned", "months", "status"])
 
 

@@ -29,6 +29,7 @@ import zipfile
 from dataclasses import dataclass, replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from zqmap import status as st
@@ -121,6 +122,11 @@ def _unit(value: str, lang: str) -> str:
     return value or t("unit_unknown", lang)
 
 
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A state column as an array (``None`` throughout when the frame has no state)."""
+    return frame[name].to_numpy() if name in frame.columns else np.full(len(frame), None, dtype=object)
+
+
 def _problems_text(problems, lang: str) -> str:
     return "；".join(_text(p.get("text")) for p in problems or ()) if lang == "zh" else \
         "; ".join(_text(p.get("text")) for p in problems or ())
@@ -159,12 +165,18 @@ def late_sheet(report: Report, which: str) -> Sheet:
     headers = [t("no", lang), t("col_name", lang), t("sector", lang), t("col_unit", lang), t("col_leader", lang),
                t("col_kind", lang), t("col_planned", lang), t("col_overdue", lang), t("col_status", lang)]
     sel = report.selected
-    rows = []
-    for r in st.late_list(sel, report.statuses, which).itertuples():
-        p = sel.iloc[r.position]
-        rows.append([r.position + 1, p[f"name_{lang}"], SECTORS[p["sector"]].label(lang),
-                     _text(p.get("responsible_unit")), _text(p.get("leader")), MILESTONE_KINDS[r.kind].label(lang),
-                     r.planned, int(r.months), STATUSES[r.status].label(lang)])
+    late = st.late_list(sel, report.statuses, which)
+    at = late["position"].to_numpy(dtype=np.int64)
+    # the selection's columns read once, then indexed (a row of a GeoDataFrame by .iloc costs ~100 µs)
+    names, sectors = sel[f"name_{lang}"].to_numpy()[at], sel["sector"].to_numpy()[at]
+    units, leaders = (_column(sel, c)[at] for c in ("responsible_unit", "leader"))
+    sector_label = {k: v.label(lang) for k, v in SECTORS.items()}
+    kind_label = {k: v.label(lang) for k, v in MILESTONE_KINDS.items()}
+    status_label = {k: v.label(lang) for k, v in STATUSES.items()}
+    rows = [[int(pos) + 1, name, sector_label[sector], _text(unit), _text(leader), kind_label[kind], planned,
+             int(months), status_label[status]]
+            for pos, name, sector, unit, leader, kind, planned, months, status in
+            zip(at, names, sectors, units, leaders, late["kind"], late["planned"], late["months"], late["status"])]
     key = "report_sheet_late_starts" if which == "start" else "report_sheet_late_completions"
     return Sheet(key, headers, rows, {7: "0"})
 
