@@ -7,6 +7,7 @@ Run with ``zqmap serve`` (or ``streamlit run app.py``). The data directory is
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from zqmap.preflight import preflight
 
@@ -22,6 +23,7 @@ from zqmap import (
     app_panel,
     app_progress,
     app_status,
+    app_warm,
     assets,
     map_edit,
     maplink,
@@ -56,24 +58,26 @@ AS_OF = os.environ.get("ZQMAP_AS_OF") or None
 
 @st.cache_resource(max_entries=16, show_spinner=False)  # a store's months: the as-of slider goes back and forth
 def cached_dataset(data_dir: str, stamp: str, store: str | None, store_stamp: str, as_of: str | None) -> Dataset:
-    """Loaded once per version of the files and of the store's log (the stamps change when they change);
-    with a store, each plan month's register comes from one fold of the log, brought up to its new
-    events when the log's stamp changes (:class:`zqmap.state.Months`)."""
+    """Loaded once per version of the files and of the store's log (the stamps change when they change).
+
+    With a store, a month is read from every month's register (:class:`zqmap.state.Months`, made once
+    in the background after the first page and brought up to the log's new events since), or, until
+    that is there, by a replay of the log."""
     if store is None:
         return state.load(data_dir)
     plan = cached_dataset(data_dir, stamp, None, "", None)
-    if as_of is None:
-        return state.load(plan, store=store)
-    months = cached_months(data_dir, stamp, store)
+    months = cached_months(data_dir, stamp, store).peek() if as_of else None
+    if months is None:
+        return state.load(plan, store=store, as_of=as_of)
     with open_store(store, plan) as opened:
         months.refresh(opened)
     return months.dataset(as_of)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def cached_months(data_dir: str, stamp: str, store: str) -> state.Months:
-    """The plan's months of the store's log, kept across its versions (each rerun folds in only what is new)."""
-    return state.load_months(cached_dataset(data_dir, stamp, None, "", None), store)
+def cached_months(data_dir: str, stamp: str, store: str) -> app_warm.Later:
+    """Every month's register of the store, made once (by the background job) and kept across the log's versions."""
+    return app_warm.Later(lambda: state.load_months(cached_dataset(data_dir, stamp, None, "", None), store))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -81,6 +85,23 @@ def cached_digest(key: tuple, lang: str) -> summary.Digest:
     """Per-project arrays for the summaries, built once per data version and language."""
     ds = cached_dataset(*key)
     return summary.Digest(ds.projects, lang, ds.plan_months)
+
+
+def prepare_months_ahead(key: tuple, lang: str) -> None:
+    """With a store: the plan's other months of this version, prepared in the background through the
+    caches a slider move reads (:mod:`zqmap.app_warm`)."""
+    if not key[2]:
+        return
+
+    def month(m: str) -> None:
+        k = (*key[:4], m)
+        ds = cached_dataset(*k)
+        cached_digest(k, lang).display_arrow(np.arange(0))  # every project's table row, formatted once
+        app_status.prepare(k, ds, m, lang)
+
+    plan_months = cached_dataset(key[0], key[1], None, "", None).plan_months
+    app_warm.ahead((key[:4], lang), [cached_months(*key[:3]).get,
+                                     *(partial(month, m) for m in app_warm.nearest_first(plan_months, key[4]))])
 
 
 def dataset_key(lang: str) -> tuple:
@@ -365,6 +386,7 @@ def main() -> None:
         app_progress.show(key[2], plan_of(key), ds, rows, lang)
     show_downloads(ds, flt, rows, lang)
     app_status.report_downloads(ds, flt, rows, month, lang)
+    prepare_months_ahead(key, lang)  # the slider's other months, in the background
 
 
 main()

@@ -115,6 +115,11 @@ def statuses(key: tuple, ds: Dataset, month: str) -> pd.DataFrame:
     return _statuses(key, month, ds)
 
 
+def prepare(key: tuple, ds: Dataset, month: str, lang: str) -> None:
+    """What a move of the slider to ``month`` computes (statuses, their reasons for the map), ahead."""
+    _reasons_json(key, month, lang, ds)
+
+
 def detail(statuses: pd.DataFrame, position: int, month: str, lang: str) -> None:
     """Under the details table: the project's status as of ``month`` and the rules that fired."""
     row = statuses.iloc[position]

@@ -107,7 +107,7 @@ class Dataset:
         """The plan year's months (the app's month range runs over them)."""
         return self.meta.plan_months
 
-    @property
+    @cached_property
     def county(self) -> shapely.Geometry:
         """The focus area's polygon (the counties marked ``focus`` in ``geo/counties.geojson``)."""
         return self.counties.loc[self.counties["focus"], "geometry"].union_all()
