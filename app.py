@@ -295,11 +295,12 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, s
     app_panel.show(STORE, plan, row, lang)
 
 
-def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> None:
+def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str, key: tuple, month: str) -> None:
     st.subheader(t("downloads", lang))
 
     def view(page: str = PDF_PAGES[0]) -> View:  # built when a file is asked for: the rows main() already sorted
-        return View(ds, flt, ds.projects.iloc[rows], lang, None, *page.split("-"))
+        return View(ds, flt, ds.projects.iloc[rows], lang, None, *page.split("-"), as_of=month,
+                    status=app_status.export_status(key, ds, month, lang))  # the HTML: statuses as on the map
 
     page = st.selectbox(t("pdf_page", lang), PDF_PAGES, key="w_pdf_page", format_func=lambda p: pdf_page_label(p, lang),
                         width=240)  # the PDF briefing's paper and orientation
@@ -384,7 +385,7 @@ def main() -> None:
     show_table_and_detail(digest, rows, lang, statuses, month, plan_of(key))
     if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan
         app_progress.show(key[2], plan_of(key), ds, rows, lang)
-    show_downloads(ds, flt, rows, lang)
+    show_downloads(ds, flt, rows, lang, key, month)
     app_status.report_downloads(ds, flt, rows, month, lang)
     prepare_months_ahead(key, lang)  # the slider's other months, in the background
 

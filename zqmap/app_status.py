@@ -135,6 +135,11 @@ def map_status(key: tuple, ds: Dataset, month: str, lang: str) -> mapview.MapSta
     return status_view.map_status(_statuses(key, month, ds), _reasons(key, month, lang, ds), colour(), url)
 
 
+def export_status(key: tuple, ds: Dataset, month: str, lang: str) -> mapview.MapStatus:
+    """The statuses of the map, with their reasons inline, for a file (the standalone HTML)."""
+    return status_view.map_status(_statuses(key, month, ds), _reasons(key, month, lang, ds), colour())
+
+
 def _view(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> View:
     return View(ds, flt, ds.projects.iloc[rows], lang)
 

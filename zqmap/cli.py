@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", choices=list(PAPERS), default="a4", help="the PDF briefing's paper (default a4)")
     p.add_argument("--orientation", choices=list(ORIENTATIONS), default="landscape",
                    help="the PDF briefing's orientation (default landscape)")
+    p.add_argument("--colour", choices=["sector", "status"], default="sector",
+                   help="the standalone HTML's markers: by sector (default) or by status as of --as-of "
+                        "(default: this month within the plan); its popups say the status either way")
     cli_store.add_state_args(p)
     p.set_defaults(func=cmd_export)
 
@@ -155,14 +158,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from zqmap import status, status_view
     from zqmap.export import View, write
 
     out = Path(args.out)
     if out.exists() and not args.force:
         print(f"error: {out} exists; use --force to overwrite", file=sys.stderr)
         return 1
-    view = View.of(cli_store.load_state(args), _filter(args), args.lang, paper=args.paper,
-                   orientation=args.orientation)
+    ds = cli_store.load_state(args)
+    if args.as_of and args.as_of not in ds.plan_months:
+        print(f"error: --as-of {args.as_of} is outside the plan's months ({ds.plan_months[0]}…{ds.plan_months[-1]})",
+              file=sys.stderr)
+        return 1
+    month, shown = args.as_of or status.default_as_of(ds.plan_months), None
+    if args.format == "html":  # the standalone map's popups (and colours) carry the statuses
+        shown = status_view.export_status(ds.projects, month, ds.plan_months, args.lang, args.colour)
+    view = View.of(ds, _filter(args), args.lang, paper=args.paper, orientation=args.orientation, as_of=month,
+                   status=shown)
     write(view, args.format, out, force=args.force)
     print(f"wrote {out} ({len(view.selected)} projects, {out.stat().st_size} bytes)")
     return 0

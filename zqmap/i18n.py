@@ -346,6 +346,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "colour_by": ("着色依据", "Colour by"),
     "colour_by_sector": ("领域", "sector"),
     "colour_by_status": ("状态（红黄绿灯）", "status"),
+    # the standalone HTML with statuses (issue 14)
+    "export_status_as_of": ("状态截至 {month} · 着色：{by}", "status as of {month} · coloured by {by}"),
     "date_precision": ("时间依据", "Date precision"),
     "report_download": ("调度表（截至 {month}，当前筛选）", "Monthly report (as of {month}, current filter)"),
     "report_xlsx": ("调度表 Excel", "Report (Excel)"),

@@ -71,6 +71,13 @@ def map_status(statuses: pd.DataFrame, reasons: list[str], colour: str, reasons_
     return MapStatus(statuses["status"].tolist(), reasons, by_status=colour == "status", reasons_url=reasons_url)
 
 
+def export_status(projects: pd.DataFrame, month: str, plan_months: tuple[str, ...], lang: str,
+                  colour: str) -> MapStatus:
+    """Every project's status as of ``month`` with its reasons inline, for a file (the standalone HTML)."""
+    statuses = evaluate(projects, month, plan_months)
+    return map_status(statuses, reasons_texts(statuses, lang), colour)
+
+
 def report_of(view: View, month: str, statuses: pd.DataFrame, rows: np.ndarray) -> Report:
     """The monthly report's model of the view's rows (``rows``: positions in the dataset, as shown)."""
     sel = statuses.iloc[np.asarray(rows, dtype=np.intp)].copy()

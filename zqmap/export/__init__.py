@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
@@ -26,6 +27,9 @@ from zqmap.filters import Filter, apply, sort_by_due
 from zqmap.i18n import t
 from zqmap.register import Dataset
 from zqmap.vocab import EXPORT_FORMATS
+
+if TYPE_CHECKING:
+    from zqmap.mapview import MapStatus
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,15 @@ class View:
     on: date | None = None  # the export date printed on snapshots (today if None)
     paper: str = "a4"  # the PDF briefing's paper (a key of zqmap.export.briefing.layout.PAPERS) ...
     orientation: str = "landscape"  # ... and its orientation (landscape, portrait); the PNG is A4 landscape
+    as_of: str | None = None  # the month the statuses are as of (the standalone HTML's popups and colours) ...
+    status: MapStatus | None = None  # ... and every project's status (aligned with dataset.projects), or None
 
     @classmethod
     def of(cls, dataset: Dataset, flt: Filter, lang: str = "zh", on: date | None = None, paper: str = "a4",
-           orientation: str = "landscape") -> View:
+           orientation: str = "landscape", as_of: str | None = None, status: MapStatus | None = None) -> View:
         """The view of ``dataset`` through ``flt``, rows sorted by due month."""
-        return cls(dataset, flt, sort_by_due(apply(dataset.projects, flt)), lang, on, paper, orientation)
+        return cls(dataset, flt, sort_by_due(apply(dataset.projects, flt)), lang, on, paper, orientation, as_of,
+                   status)
 
     @property
     def export_date(self) -> date:

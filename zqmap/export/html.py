@@ -1,6 +1,8 @@
 """Standalone HTML: the interactive map of a view as one file that opens from
 ``file://`` with no internet — Leaflet and plugins inlined, popups escaped,
-legend included.
+legend included. A view with statuses (``View.status``, as of ``View.as_of``) has them in
+the popups, with their reasons inline, and is coloured by status when the app or the command
+line colours it so.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ def to_html(view: View) -> bytes:
     # Placeholder URLs, replaced below by the inlined files.
     m = mapview.full_map(ds, rows, options,
                          js_urls=[_JS_MARK + a.url_path for a in assets.JS],
-                         css_urls=[_CSS_MARK + a.url_path for a in assets.CSS])
+                         css_urls=[_CSS_MARK + a.url_path for a in assets.CSS], status=view.status)
     title = view.heading("export_title")
     caption = " · ".join([
         t("export_filters", view.lang, what=describe(view.flt, view.lang, view.township_names())),
         t("n_projects", view.lang, n=len(view.selected)),
+        *([t("export_status_as_of", view.lang, month=view.as_of,
+             by=t("colour_by_status" if view.status.by_status else "colour_by_sector", view.lang))]
+          if view.status is not None and view.as_of else []),
         t("export_date", view.lang, date=view.export_date.isoformat()),
         t("schematic_note", view.lang),
     ])
