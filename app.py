@@ -28,6 +28,7 @@ from zqmap import (
     mapview,
     selection,
     st_map,
+    st_select,
     state,
     summary,
 )
@@ -45,8 +46,6 @@ st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
 EXPORT_COLUMNS = 3  # export buttons per row: seven in one row (or four at 1024 px) cut "Download GeoPackage" short
-# Streamlit's own "Select all" option has no Chinese text: offered in English only (issue 11, item 15).
-BULK_SELECT = {"zh": False, "en": True}
 
 
 # The event store the app reads (`zqmap serve --store PATH`, or `$ZQMAP_STORE`) and its as-of month.
@@ -176,23 +175,23 @@ def sidebar(ds: Dataset, lang: str) -> None:
         # and a button below it would move between mouse-down and mouse-up, losing the click.
         st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
-                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.multiselect(t("category", lang), list(CATEGORIES), key="w_cats",
                        format_func=lambda k: CATEGORIES[k].label(lang), placeholder=t("all", lang),
-                       select_all=BULK_SELECT[lang])
+                       **st_select.multiselect_args(lang))
         st.select_slider(t("month_range", lang), options=list(ds.plan_months), key=months_key(),
                          value=st.session_state._months_value)  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
-                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.multiselect(t("township", lang), townships, key="w_townships", format_func=township_label,
-                       placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
-                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.text_input(t("search", lang), key="w_text", max_chars=TEXT_LIMIT, help=t("text_cut", lang, n=TEXT_LIMIT))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
-                     format_func=lambda k: t(f"basemap_{k}", lang))
+                     format_func=lambda k: t(f"basemap_{k}", lang), **st_select.selectbox_args(lang))
 
 
 def show_problems(problems, lang: str) -> None:
@@ -268,7 +267,7 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> Non
         return View(ds, flt, ds.projects.iloc[rows], lang, None, *page.split("-"))
 
     page = st.selectbox(t("pdf_page", lang), PDF_PAGES, key="w_pdf_page", format_func=lambda p: pdf_page_label(p, lang),
-                        width=240)  # the PDF briefing's paper and orientation
+                        width=240, **st_select.selectbox_args(lang))  # the PDF briefing's paper and orientation
     items = list(EXPORT_FORMATS.items())  # rows of EXPORT_COLUMNS: every label is shown whole, in both languages
     cols = [c for i in range(0, len(items), EXPORT_COLUMNS) for c in st.columns(EXPORT_COLUMNS)]
     for col, (key, fmt) in zip(cols, items):
