@@ -334,8 +334,9 @@ def main() -> None:
                                              link_notes(notes if flt == url_flt else (), lang)) if x)))
     # The latest of a row selection and a marker click (st_folium keeps its value in session state), kept on
     # the project across filter changes; decided before the map is drawn, which marks it.
+    returned = st.session_state.get(app_move.MAP_KEY)
     selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(),
-                   mapview.clicked_project_id(st.session_state.get(app_move.MAP_KEY), digest.position))
+                   selection.marker_click(st.session_state, returned, mapview.clicked_project_id(returned, digest.position)))
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
     maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)
