@@ -30,6 +30,7 @@ from zqmap import (
     mapview,
     selection,
     st_map,
+    st_select,
     state,
     summary,
 )
@@ -47,8 +48,6 @@ st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
 
 DATA_DIR = default_data_dir()
 EXPORT_COLUMNS = 3  # export buttons per row: seven in one row (or four at 1024 px) cut "Download GeoPackage" short
-# Streamlit's own "Select all" option has no Chinese text: offered in English only (issue 11, item 15).
-BULK_SELECT = {"zh": False, "en": True}
 
 
 # The event store the app reads (`zqmap serve --store PATH`, or `$ZQMAP_STORE`) and its as-of month.
@@ -210,23 +209,23 @@ def sidebar(ds: Dataset, lang: str) -> None:
         # and a button below it would move between mouse-down and mouse-up, losing the click.
         st.button(t("reset", lang), on_click=set_widgets, args=(Filter(), ds.plan_months))
         st.multiselect(t("sector", lang), list(SECTORS), key="w_sectors",
-                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       format_func=lambda k: SECTORS[k].label(lang), placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.multiselect(t("category", lang), list(CATEGORIES), key="w_cats",
                        format_func=lambda k: CATEGORIES[k].label(lang), placeholder=t("all", lang),
-                       select_all=BULK_SELECT[lang])
+                       **st_select.multiselect_args(lang))
         st.select_slider(t("month_range", lang), options=list(ds.plan_months), key=months_key(),
                          value=st.session_state._months_value)  # a range: without value= reruns return one month
         st.checkbox(t("include_undated", lang), key="w_undated")
         st.multiselect(t("milestone_kind", lang), list(MILESTONE_KINDS), key="w_kinds",
-                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       format_func=lambda k: MILESTONE_KINDS[k].label(lang), placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.multiselect(t("township", lang), townships, key="w_townships", format_func=township_label,
-                       placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.multiselect(t("precision", lang), list(PRECISION_BY_KEY), key="w_precisions",
-                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang), select_all=BULK_SELECT[lang])
+                       format_func=lambda k: PRECISION_BY_KEY[k].label(lang), placeholder=t("all", lang), **st_select.multiselect_args(lang))
         st.text_input(t("search", lang), key="w_text", max_chars=TEXT_LIMIT, help=t("text_cut", lang, n=TEXT_LIMIT))
         st.divider()
         st.selectbox(t("basemap", lang), list(mapview.BASEMAPS), key="w_basemap",
-                     format_func=lambda k: t(f"basemap_{k}", lang))
+                     format_func=lambda k: t(f"basemap_{k}", lang), **st_select.selectbox_args(lang))
 
 
 def show_problems(problems, lang: str) -> None:
@@ -303,7 +302,7 @@ def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str, key: t
                     status=app_status.export_status(key, ds, month, lang))  # the HTML: statuses as on the map
 
     page = st.selectbox(t("pdf_page", lang), PDF_PAGES, key="w_pdf_page", format_func=lambda p: pdf_page_label(p, lang),
-                        width=240)  # the PDF briefing's paper and orientation
+                        width=240, **st_select.selectbox_args(lang))  # the PDF briefing's paper and orientation
     items = list(EXPORT_FORMATS.items())  # rows of EXPORT_COLUMNS: every label is shown whole, in both languages
     cols = [c for i in range(0, len(items), EXPORT_COLUMNS) for c in st.columns(EXPORT_COLUMNS)]
     for col, (key, fmt) in zip(cols, items):
@@ -370,8 +369,9 @@ def main() -> None:
                                              link_notes(notes if flt == url_flt else (), lang)) if x)))
     # The latest of a row selection and a marker click (st_folium keeps its value in session state), kept on
     # the project across filter changes; decided before the map is drawn, which marks it.
+    returned = st.session_state.get(app_move.MAP_KEY)
     selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(),
-                   mapview.clicked_project_id(st.session_state.get(app_move.MAP_KEY), digest.position))
+                   selection.marker_click(st.session_state, returned, mapview.clicked_project_id(returned, digest.position)))
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
     maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)

@@ -257,6 +257,31 @@ def test_a_marker_click_after_a_row_selection_shows_the_marker(bundled, ds, clic
     assert _shown_detail(at, ds) == ids[2]
 
 
+
+def test_the_same_marker_again_after_a_row_and_not_a_click_beside_it(bundled, ds, clicks):
+    """Item 7, the same marker twice. st_folium's value as its browser script sends it: the popup of the
+    last object clicked, where it was clicked and how many object clicks so far (zqmap.selection.marker_click)."""
+    at = loaded(new_app())
+    ids = _table_ids(at)
+    pid, place = ids[5], {"lat": 37.05, "lng": 113.37}
+
+    def click(where, n):
+        at.session_state["map"] = {"last_object_clicked_popup": f"… ID: {pid}", "last_object_clicked": where,
+                                   "last_object_clicked_count": n, "selected_layers": []}
+        at.run()
+        no_exception(at)
+
+    click(place, 2)
+    assert _shown_detail(at, ds) == pid
+    _tick(at, 0)
+    assert _shown_detail(at, ds) == ids[0]
+    click({"lat": 36.9, "lng": 113.5}, 3)  # an object without a popup (a cluster, at its centre): the popup stays
+    assert _shown_detail(at, ds) == ids[0]
+    click(place, 5)  # the marker again
+    assert _shown_detail(at, ds) == pid and _table_selection(at) == [5]
+    at.run()  # a rerun without news changes nothing
+    assert _shown_detail(at, ds) == pid
+
 def test_the_table_selection_follows_the_project_across_filter_changes(bundled, ds, clicks):
     at = loaded(new_app())
     ids = _table_ids(at)

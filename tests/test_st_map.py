@@ -118,6 +118,23 @@ def test_map_built_seam_st_folium_sends_selected_layers_once_built(dataset):
     assert st_map.map_built({"last_object_clicked_popup": None, "selected_layers": []})
 
 
+
+def test_click_count_seam_st_folium_counts_every_object_click(dataset):
+    """zqmap.selection.marker_click tells the same marker clicked twice from no click by st_folium's
+    "last_object_clicked_count" and "last_object_clicked" (the place): both in st_folium's default value,
+    both returned (so a second click on the same marker sends a new value and reruns the app), and its
+    browser script sets the place and adds one to the count on every object click."""
+    import re
+    from pathlib import Path
+
+    default = plain_st_folium_args(dataset, np.arange(3), mapview.MapOptions())["default"]
+    assert {"last_object_clicked", "last_object_clicked_count"} <= set(default)
+    assert {"last_object_clicked", "last_object_clicked_count"} <= set(st_map.RETURNED_OBJECTS)
+    bundle = "".join(p.read_text(encoding="utf-8", errors="replace") for p in
+                     (Path(streamlit_folium.__file__).parent / "frontend" / "build").rglob("main*.js"))
+    assert re.search(r"\.last_object_clicked=\w+\.latlng\|\|null,\w+\.last_object_clicked_count\+=1", bundle)
+    assert re.search(r"last_object_clicked_count:\w+\.last_object_clicked_count", bundle)  # sent with the value
+
 def test_status_travels_with_the_groups_and_another_month_keeps_the_base(dataset):
     """Statuses and the colouring are per rerun; another as-of month (a new fingerprint, nothing
     moved) reuses the rendered base map, so the browser keeps its pan and zoom."""

@@ -19,6 +19,7 @@ from zqmap import app_auth, app_write, auth
 from zqmap.escape import md_text
 from zqmap.i18n import t
 from zqmap.register import Dataset
+from zqmap.st_select import selectbox_args
 from zqmap.store import Change, Event, StoreError, open_store
 from zqmap.store.events import PROGRESS_FIELDS, milestone_key
 from zqmap.store.fold import apply, fold, new_state
@@ -170,7 +171,8 @@ def _revert_form(location, plan, project_id, events, reverted, by_id, lang, edit
     if not choices:
         return
     st.selectbox(t("hist_pick", lang), choices, key=PICK.format(project_id),
-                 format_func=lambda i: f"{when(by_id[i].at)} · {by_id[i].author} · {t('hist_kind_' + by_id[i].kind, lang)} · {i}")
+                 format_func=lambda i: f"{when(by_id[i].at)} · {by_id[i].author} · {t('hist_kind_' + by_id[i].kind, lang)} · {i}",
+                 **selectbox_args(lang))
     st.text_input(t("hist_revert_reason", lang), key=REASON.format(project_id), max_chars=1000)
     base = events[-1].seq if events else 0  # what this list showed: a later event makes the revert stale
     st.button(t("hist_revert", lang), key=BUTTON.format(project_id), on_click=_revert,

@@ -23,6 +23,7 @@ from zqmap.app_forms import Ctx, commit, refuse, show_outcome
 from zqmap.escape import md_text
 from zqmap.i18n import t
 from zqmap.register import Dataset
+from zqmap.st_select import selectbox_args
 from zqmap.store import Change
 from zqmap.store.events import _covers
 from zqmap.vocab import PRECISION_BY_KEY
@@ -163,7 +164,7 @@ def panel(ctx: Ctx, row: pd.Series, editing: bool) -> None:
             st.error(md_text(t("move_outside", lang)))
         c1, c2 = st.columns(2)
         c1.selectbox(t("move_precision", lang), list(PRECISION_BY_KEY), key="w_move_precision",
-                     format_func=lambda k: PRECISION_BY_KEY[k].label(lang))
+                     format_func=lambda k: PRECISION_BY_KEY[k].label(lang), **selectbox_args(lang))
         c2.text_input(t("move_source", lang), key="w_move_source", max_chars=1000,
                       placeholder=t("move_source_help", lang))
         st.text_input(t("move_reason", lang), key="w_move_reason", max_chars=1000)

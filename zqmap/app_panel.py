@@ -25,6 +25,7 @@ from zqmap.app_forms import BASES, OUTCOMES, Ctx, base, commit, refuse, short, s
 from zqmap.escape import md_text
 from zqmap.i18n import t
 from zqmap.register import Dataset
+from zqmap.st_select import selectbox_args
 from zqmap.store import Change, StoreError, open_store
 from zqmap.store.events import (
     MAX_ATTACHMENT_BYTES,
@@ -267,12 +268,12 @@ def _milestones(ctx: Ctx, row: pd.Series, editing: bool) -> None:
     base(ctx.project, "milestone", row)  # the form opens: its base
     with st.form("w_ms_form"):
         st.selectbox(t("panel_milestone", lang), list(range(len(entries))), key="w_ms_pick",
-                     format_func=lambda i: _milestone_label(entries[i], lang))  # options are plain text
+                     format_func=lambda i: _milestone_label(entries[i], lang), **selectbox_args(lang))  # options are plain text
         c1, c2 = st.columns(2)
         c1.selectbox(t("status", lang), list(MILESTONE_STATUSES), key="w_ms_status",
-                     format_func=lambda s: _status_label(s, lang))
+                     format_func=lambda s: _status_label(s, lang), **selectbox_args(lang))
         c2.selectbox(t("panel_actual_month", lang), ["", *_months(ctx.plan)], key="w_ms_month",
-                     format_func=lambda m: m or "—")
+                     format_func=lambda m: m or "—", **selectbox_args(lang))
         st.text_input(t("panel_note", lang), key="w_ms_note", max_chars=1000)
         st.text_input(t("panel_reason", lang), key="w_ms_reason", max_chars=1000)
         st.form_submit_button(t("panel_save", lang), on_click=save_milestone, args=(ctx, entries))
@@ -313,14 +314,15 @@ def _problems(ctx: Ctx, row: pd.Series, editing: bool) -> None:
     labels = {p["id"]: short(p.get("text") or p["id"]) for p in items}
     with st.form("w_pr_edit_form"):
         st.markdown(f"**{t('panel_problem_edit', lang)}**")
-        st.selectbox(t("col_problem", lang), list(labels), key="w_pr_pick", format_func=lambda k: labels[k])
+        st.selectbox(t("col_problem", lang), list(labels), key="w_pr_pick", format_func=lambda k: labels[k],
+                     **selectbox_args(lang))
         st.radio(t("panel_action", lang), ["update", "close"], key="w_pr_action", horizontal=True,
                  format_func=lambda a: t(f"panel_pr_{a}", lang))
         c1, c2 = st.columns(2)
         c1.selectbox(t("panel_pr_new_status", lang), ["", *PROBLEM_STATUSES[:2]], key="w_pr_status",
-                     format_func=lambda s: t(f"pr_{s}", lang) if s else "—")
+                     format_func=lambda s: t(f"pr_{s}", lang) if s else "—", **selectbox_args(lang))
         c2.selectbox(t("panel_close_month", lang), ["", *_months(ctx.plan)], key="w_pr_month",
-                     format_func=lambda m: m or "—")
+                     format_func=lambda m: m or "—", **selectbox_args(lang))
         st.text_input(t("panel_pr_new_text", lang), key="w_pr_new_text", max_chars=1000)
         c3, c4 = st.columns(2)
         c3.text_input(t("col_owner", lang), key="w_pr_new_owner", max_chars=1000)
@@ -351,9 +353,9 @@ def _fields(ctx: Ctx, row: pd.Series, editing: bool) -> None:
         c2.text_input(t("col_leader", lang), key="w_f_leader", max_chars=200)
         c3, c4, c5 = st.columns(3)
         c3.selectbox(t("panel_level", lang), ["", *PROJECT_LEVELS], key="w_f_level",
-                     format_func=lambda v: t(f"level_{v}", lang) if v else "—")
+                     format_func=lambda v: t(f"level_{v}", lang) if v else "—", **selectbox_args(lang))
         c4.selectbox(t("panel_type", lang), ["", *PROJECT_TYPES], key="w_f_type",
-                     format_func=lambda v: t(f"type_{v}", lang) if v else "—")
+                     format_func=lambda v: t(f"type_{v}", lang) if v else "—", **selectbox_args(lang))
         c5.number_input(t("panel_annual_wan", lang), key="w_f_annual", min_value=0.0, step=100.0, format="%.2f")
         st.text_input(t("panel_reason", lang), key="w_f_reason", max_chars=1000)
         st.form_submit_button(t("panel_save", lang), on_click=save_fields, args=(ctx,))

@@ -31,6 +31,7 @@ from zqmap import app_auth, app_write, auth, status
 from zqmap.escape import md_text
 from zqmap.i18n import t
 from zqmap.register import Dataset
+from zqmap.st_select import selectbox_args
 from zqmap.store import Change, open_store
 from zqmap.store.events import MILESTONE_STATUSES, milestone_key
 from zqmap.vocab import MILESTONE_KINDS
@@ -332,7 +333,7 @@ def show(location: str | None, plan: Dataset, ds: Dataset, rows, lang: str) -> N
         months = list(ds.plan_months)
         if st.session_state.get(MONTH) not in months:
             st.session_state[MONTH] = status.default_as_of(ds.plan_months)
-        month = st.selectbox(t("pe_month", lang), months, key=MONTH)
+        month = st.selectbox(t("pe_month", lang), months, key=MONTH, **selectbox_args(lang))
         form = st.session_state.get(FORM)
         if not isinstance(form, dict) or form["month"] != month or form["ids"] != ids:
             if isinstance(form, dict):  # another month or filter: the last save's messages were about the old one

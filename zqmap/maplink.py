@@ -121,10 +121,12 @@ def copy_link_button(lang: str) -> None:
 
 
 # The page around the map: the scrollbar's room is kept from the first paint (the map is drawn once
-# at its final width, not full width and then narrower when the page grows taller), and on a phone the
-# map leaves room to scroll the page past it.
+# at its final width, not wider and then narrower when the page grows taller), and on a phone the map
+# leaves room to scroll the page past it. The page does not scroll on <html> but on Streamlit's main
+# container (data-testid "stMain", overflow: auto): its scrollbar comes and goes as the first paint, the
+# built map and the rest of the page arrive, and each time the map's width changed by the scrollbar's.
 PAGE_CSS = """<style>
-html { scrollbar-gutter: stable; }
+[data-testid="stMain"] { scrollbar-gutter: stable; }
 @media (max-width: 640px) {
   iframe[title*="streamlit_folium"] { height: PHONE_HEIGHTpx !important; }
 }

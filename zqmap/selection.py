@@ -4,7 +4,7 @@ The app keeps the answer in ``st.session_state["_selected_id"]`` (the map highli
 marker; the details panel shows it). Two rules (issue 11, items 7 and 8):
 
 - the latest action wins: a marker click after a table row selection selects the marker's
-  project, and a row selected after a click selects the row's;
+  project (the same marker as before too), and a row selected after a click selects the row's;
 - the selection follows the project, not the row position: after a filter change the same
   project stays selected if it is still shown (the table's selection moves to its new row),
   and the selection clears otherwise.
@@ -12,6 +12,8 @@ marker; the details panel shows it). Two rules (issue 11, items 7 and 8):
 :func:`choose` is the pure rule; :func:`sync` applies it to the session state around a keyed
 ``st.dataframe`` (whose selection Streamlit lets the app set through Session State: a dict
 ``{"selection": {"rows": [...]}}`` assigned to the widget's key before the widget is drawn).
+A marker click is ``(project id, n)`` (:func:`marker_click`): the same marker clicked again is a
+new ``n``.
 
 >>> state = {}
 >>> sync(state, "t", ("a", "b", "c"), clicked=None)    # nothing chosen yet
@@ -20,40 +22,51 @@ True
 >>> state["t"] = {"selection": {"rows": [1]}}          # the user ticks row 1: "b"
 >>> sync(state, "t", ("a", "b", "c"), clicked=None); state["_selected_id"]
 'b'
->>> sync(state, "t", ("a", "b", "c"), clicked="c"); state["_selected_id"], state["t"]  # then clicks "c"
+>>> sync(state, "t", ("a", "b", "c"), clicked=("c", 1)); state["_selected_id"], state["t"]  # then clicks "c"
 ('c', {'selection': {'rows': [2]}})
->>> sync(state, "t", ("c", "a"), clicked="c"); state["_selected_id"], state["t"]       # a filter: "c" moves
+>>> sync(state, "t", ("c", "a"), clicked=("c", 1)); state["_selected_id"], state["t"]       # a filter: "c" moves
 ('c', {'selection': {'rows': [0]}})
->>> sync(state, "t", ("a",), clicked="c"); state["_selected_id"], state["t"]           # "c" filtered out
+>>> state["t"] = {"selection": {"rows": [1]}}                                               # ticks "a"
+>>> sync(state, "t", ("c", "a"), clicked=("c", 1)); state["_selected_id"]
+'a'
+>>> sync(state, "t", ("c", "a"), clicked=("c", 2)); state["_selected_id"]                   # "c" clicked again
+'c'
+>>> sync(state, "t", ("a",), clicked=("c", 2)); state["_selected_id"], state["t"]           # "c" filtered out
 (None, {'selection': {'rows': []}})
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, MutableMapping, Sequence
+from collections.abc import Container, Mapping, MutableMapping, Sequence
 from typing import Any
 
 SELECTED = "_selected_id"  # the shared contract (docs: GUIDE.md): the selected project's id, or None
 _TABLE = "_sel_table"  # the id the table showed selected when it was last drawn
 _ROWS = "_sel_rows"  # the ids of the table's rows when it was last drawn, in order
-_CLICK = "_sel_click"  # the clicked marker st_folium reported on the last run
+_CLICK = "_sel_click"  # the marker click (project id, n) seen on the last run
+_MARK = "_sel_mark"  # (popup text, place, click count) st_folium reported at the last marker click
 
 
-def choose(previous: str | None, table: tuple[str | None, str | None], click: tuple[str | None, str | None],
+Click = tuple[str, object]  # (project id, st_folium's click count at the click): see marker_click
+
+
+def choose(previous: str | None, table: tuple[str | None, str | None], click: tuple[Click | None, Click | None],
            shown: Container[str]) -> str | None:
     """The selected project's id after one run.
 
-    ``previous`` is the selection before it; ``table`` and ``click`` are (before, now) pairs of what the
-    table's selection and st_folium's last clicked marker point to. A new click wins (st_folium keeps
-    reporting the last click, so only a change is an action); else a change of the table's selection
-    (to ``None``: the row was unticked); else the previous selection. A project that is not ``shown``
-    is not selected.
+    ``previous`` is the selection before it; ``table`` is the (before, now) pair of what the table's
+    selection points to, ``click`` the (before, now) pair of the latest marker click (:data:`Click`).
+    A new click wins (st_folium keeps reporting the last click, so only a change is an action); else
+    a change of the table's selection (to ``None``: the row was unticked); else the previous
+    selection. A project that is not ``shown`` is not selected.
 
-    >>> choose("a", ("a", "a"), ("x", "b"), {"a", "b"})    # a marker click after a row selection
+    >>> choose("a", ("a", "a"), (("x", 1), ("b", 2)), {"a", "b"})    # a marker click after a row selection
     'b'
-    >>> choose("b", ("a", "c"), ("b", "b"), {"a", "b", "c"})  # a row after a click
+    >>> choose("a", ("b", "a"), (("a", 1), ("a", 2)), {"a", "b"})    # the same marker again, after a row
+    'a'
+    >>> choose("b", ("a", "c"), (("b", 1), ("b", 1)), {"a", "b", "c"})  # a row after a click
     'c'
-    >>> choose("b", ("a", "a"), ("b", None), {"a", "b"})    # no news: the map reports nothing this run
+    >>> choose("b", ("a", "a"), (("b", 1), None), {"a", "b"})    # no news: the map reports nothing this run
     'b'
     >>> choose("a", ("a", None), (None, None), {"a"})       # the row unticked
     >>> choose("a", ("a", "a"), (None, None), {"b"})        # filtered out
@@ -61,7 +74,7 @@ def choose(previous: str | None, table: tuple[str | None, str | None], click: tu
     table_before, table_now = table
     click_before, click_now = click
     if click_now is not None and click_now != click_before:
-        chosen = click_now
+        chosen = click_now[0]
     elif table_now != table_before:
         chosen = table_now
     else:
@@ -81,7 +94,43 @@ def table_choice(value: Any, rows: Sequence[str] | None) -> str | None:
     return rows[picked[0]]
 
 
-def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: str | None) -> None:
+def marker_click(state: MutableMapping, returned: Mapping | None, project: str | None) -> Click | None:
+    """The latest click on a project's marker, as ``(project id, n)``, from st_folium's value.
+
+    ``returned`` is what st_folium returned (``st.session_state["map"]``); ``project`` is the project its
+    popup names (:func:`zqmap.mapview.clicked_project_id`), or ``None``. st_folium reports the popup of the
+    last object clicked, where it was clicked (``last_object_clicked``) and how many objects were clicked
+    so far (``last_object_clicked_count``). The same marker clicked again changes only the count; a click
+    on a layer with no popup (a cluster: at its centre) changes the count and the place and leaves the
+    popup as it was. So a new popup is a new click, and so is a new count at the place of the last one;
+    a new count elsewhere is not. (A spiderfied marker is clicked where the spiral put it: the same
+    marker clicked once spread out and once not is not seen again.) Without a project: ``None``, and the
+    next click on one is new.
+
+    >>> state, at = {}, {"lat": 37.0, "lng": 113.4}
+    >>> def value(popup, place, n):
+    ...     return {"last_object_clicked_popup": popup, "last_object_clicked": place, "last_object_clicked_count": n}
+    >>> marker_click(state, value("… ID: a", at, 2), "a")
+    ('a', 2)
+    >>> marker_click(state, value("… ID: a", {"lat": 36.9, "lng": 113.5}, 3), "a")  # a cluster: not a click on a
+    ('a', 2)
+    >>> marker_click(state, value("… ID: a", at, 5), "a")                           # a once more
+    ('a', 5)
+    >>> marker_click(state, None, None) is None
+    True
+    """
+    if project is None or returned is None:
+        state.pop(_MARK, None)
+        return None
+    popup = returned.get("last_object_clicked_popup")
+    place, count = returned.get("last_object_clicked"), returned.get("last_object_clicked_count")
+    mark = state.get(_MARK)
+    if mark is None or mark[0] != popup or (count != mark[2] and place == mark[1]):
+        mark = state[_MARK] = (popup, place, count)
+    return project, mark[2]
+
+
+def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: Click | None) -> None:
     """Decide the selection for this run and make the table (widget ``key``, about to be drawn with
     ``rows``: project ids in display order) show it.
 

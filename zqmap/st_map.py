@@ -39,7 +39,11 @@ _compat.check(__name__, "streamlit", "streamlit-folium", "folium")
 # zoom changes neither entry, so it reruns nothing. :func:`map_built` reads it.
 # "center" and "zoom" are the view the page's URL keeps (zqmap.maplink): a pan or zoom reruns the app
 # once it settles (st_folium waits 250 ms), and the map's arguments stay the same, so nothing is redrawn.
-RETURNED_OBJECTS = ["last_object_clicked_popup", "selected_layers", "center", "zoom"]
+# "last_object_clicked" and "last_object_clicked_count" (where the last object was clicked, how many
+# clicks so far) make the same marker clicked again a new value, so it reruns the app, which sees a new
+# click (zqmap.selection.marker_click); with the popup alone the second click sent nothing.
+RETURNED_OBJECTS = ["last_object_clicked_popup", "last_object_clicked", "last_object_clicked_count",
+                    "selected_layers", "center", "zoom"]
 _COMPONENT = streamlit_folium._component_func  # the real one, whatever a first render patches in meanwhile
 _CACHE_SIZE = 8
 

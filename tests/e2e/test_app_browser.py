@@ -126,6 +126,42 @@ def test_reset_after_select_all_takes_one_click(page, app_url, ds):
     assert settled_count(frame, len(ds.projects)) == len(ds.projects)
 
 
+# Streamlit's own English texts in an open select list (issue 11, item 15; zqmap/st_select.py).
+STREAMLIT_TEXTS = ("No results", "Select all", "matches")
+SELECTS = {"w_sectors": "stMultiSelect", "w_cats": "stMultiSelect", "w_kinds": "stMultiSelect",
+           "w_townships": "stMultiSelect", "w_precisions": "stMultiSelect", "w_basemap": "stSelectbox",
+           "w_pdf_page": "stSelectbox"}
+OPEN_LIST_JS = """() => Array.from(document.querySelectorAll(
+  '[data-testid="stMultiSelectDropdown"], [data-testid="stSelectboxVirtualDropdown"]')).map((e) => e.innerText).join('\\n')"""
+
+
+def typed_in_open_lists(page, text: str) -> dict[str, str]:
+    """For each select widget of :data:`SELECTS`: what its open list shows after ``text`` is typed."""
+    shown = {}
+    for key, test_id in SELECTS.items():
+        widget = page.locator(f".st-key-{key}").get_by_test_id(test_id)
+        widget.scroll_into_view_if_needed()
+        widget.click()
+        wait_until(lambda: page.evaluate(OPEN_LIST_JS).strip(), 10, what=f"the open list of {key}")
+        page.keyboard.type(text)
+        page.wait_for_timeout(300)  # the list filters as the keys arrive (no server round trip)
+        shown[key] = page.evaluate(OPEN_LIST_JS)
+        page.keyboard.press("Tab")  # focus moves on: the list closes
+        wait_until(lambda: not page.evaluate(OPEN_LIST_JS).strip(), 10, what=f"the list of {key} to close")
+    return shown
+
+
+def test_chinese_select_lists_show_no_english_texts(page, app_url):
+    """Typing in a Chinese select list does not search: the list stays whole, with no "No results" (which
+    Streamlit 1.67 has only in English) and no "Select all". The English page still searches."""
+    open_map(page, app_url)
+    for key, text in typed_in_open_lists(page, "zz").items():
+        assert text.strip() and not any(word in text for word in STREAMLIT_TEXTS), (key, text)
+    open_map(page, app_url + "?lang=en")  # the same check finds the text where it is meant to be
+    for key, text in typed_in_open_lists(page, "zz").items():
+        assert "No results" in text, (key, text)
+
+
 def test_screenshot(default_view, ds, tmp_path_factory):
     page, frame = default_view.page, default_view.frame
     n = expected_count(ds)

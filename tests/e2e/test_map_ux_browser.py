@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bench import harness
 from zqmap import mapux
 from zqmap.i18n import t
 from zqmap.register import load
@@ -98,12 +99,6 @@ def zh_view(browser, app_url):
     context, page = new_page(browser)
     try:
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
-        # The map iframe's width from the first paint on (item 19: no full width, then narrower).
-        page.add_init_script("""(() => { window.zqWidths = []; const poll = () => {
-          const el = document.querySelector('iframe[title*="streamlit_folium"]');
-          if (el) { const w = Math.round(el.getBoundingClientRect().width);
-                    if (w && window.zqWidths[window.zqWidths.length - 1] !== w) window.zqWidths.push(w); }
-          requestAnimationFrame(poll); }; requestAnimationFrame(poll); })()""")
         page.goto(app_url, wait_until="domcontentloaded")
         frame = map_frame(page)
         wait_for_app(page)
@@ -282,9 +277,49 @@ def test_switching_language_keeps_the_view_and_loads_the_map_once(zh_view, ds):
     assert len(loads) <= 1, loads
 
 
-def test_first_load_draws_the_map_at_its_final_width(zh_view):
-    widths = zh_view.page.evaluate("() => window.zqWidths")
-    assert len(widths) == 1, f"the map's width changed during the first load: {widths}"
+# The map iframe's width (and the main container's scroll height) at every animation frame from the
+# first paint on, kept when either changes: [ms since navigation, width, scrollHeight/clientHeight].
+WIDTHS_JS = """(() => { window.zqWidths = []; const poll = () => {
+  const el = document.querySelector('iframe[title*="streamlit_folium"]'), main = document.querySelector('[data-testid="stMain"]');
+  if (el && main) { const w = Math.round(el.getBoundingClientRect().width), h = main.scrollHeight + '/' + main.clientHeight;
+    const last = window.zqWidths[window.zqWidths.length - 1];
+    if (w && (!last || last[1] !== w || last[2] !== h)) window.zqWidths.push([Math.round(performance.now()), w, h]); }
+  requestAnimationFrame(poll); }; requestAnimationFrame(poll); })()"""
+# The page's scroller: its height and the width its scrollbar takes.
+SCROLLER_JS = """() => { const m = document.querySelector('[data-testid="stMain"]'); const s = getComputedStyle(m);
+  return {height: m.scrollHeight, client: m.clientHeight, bar: m.offsetWidth - m.clientWidth, overflow: s.overflowY,
+          html: document.documentElement.scrollHeight > document.documentElement.clientHeight}; }"""
+
+
+def test_first_load_draws_the_map_at_its_final_width(browser, app_url, ds):
+    """Item 19. Playwright starts headless Chromium with --hide-scrollbars, and without a scrollbar there is
+    no jump to see: this test starts one that draws scrollbars as a desktop browser does. The page scrolls
+    on Streamlit's main container (not on <html>); its scrollbar comes and goes as the first paint, the
+    built map and the rest of the page arrive, and the map's width changed by the scrollbar's each time
+    (920, 930, 920 px at 1400 × 1000 with the gutter on <html>; 930, 940, 930 px before it was there)."""
+    shown = browser.browser_type.launch(**harness.launch_options(), ignore_default_args=["--hide-scrollbars"])
+    try:
+        _, page = new_page(shown)  # closed with the browser
+        page.add_init_script(WIDTHS_JS)
+        page.goto(app_url, wait_until="domcontentloaded")
+        frame = map_frame(page)
+        wait_for_app(page)
+        settled_count(frame, len(ds.projects))
+        heights = []  # the page has settled when its height stays the same for a second
+
+        def settled():
+            heights.append(page.evaluate(SCROLLER_JS)["height"])
+            return len(heights) > 5 and len(set(heights[-5:])) == 1
+
+        wait_until(settled, 20, interval=0.25, what="the page's height to settle")
+        scroller = page.evaluate(SCROLLER_JS)
+        # The conditions of the jump hold: the main container is what scrolls, and it has a real scrollbar.
+        assert scroller["overflow"] in ("auto", "scroll") and not scroller["html"], scroller
+        assert scroller["height"] > scroller["client"] and scroller["bar"] > 0, scroller
+        widths = page.evaluate("() => window.zqWidths")
+        assert len({w for _, w, _ in widths}) == 1, f"the map's width changed during the first load: {widths}"
+    finally:
+        shown.close()
 
 
 # --------------------------------------------------------------------------

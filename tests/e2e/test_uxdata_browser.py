@@ -95,6 +95,54 @@ def test_a_ticked_row_stays_on_its_project_after_a_filter_change(browser, app_ur
         page.context.close()
 
 
+
+# The marker of a project brought on screen (markercluster opens its cluster), then its icon element.
+SHOW_MARKER_JS = """(id) => new Promise((done) => {
+  const m = window.zqmap.cluster.getLayers().find((x) => x.options.zqId === id);
+  window.map.closePopup();
+  window.zqmap.cluster.zoomToShowLayer(m, () => setTimeout(() => done(true), 500)); })"""
+MARKER_ICON_JS = "(id) => window.zqmap.cluster.getLayers().find((x) => x.options.zqId === id)._icon"
+
+
+def test_the_same_marker_clicked_again_after_a_row_shows_its_project(browser, app_url):
+    """Item 7, the same marker twice: a marker click, then a table row, then that marker again shows the
+    marker's project. (st_folium's popup is the same both times: the click count it also returns tells
+    the second click from no click; without it the second click sent nothing.)"""
+    from zqmap.filters import due_order
+    from zqmap.register import load
+
+    from .conftest import map_frame, wait_until
+
+    projects = load().projects
+    order = projects.iloc[due_order(projects)]
+    row0 = order.iloc[0]  # the table's first row
+    marked = order[(order["precision"] != "county") & (order["id"] != row0["id"])].iloc[0]  # it has a marker
+    page = open_page_and_wait(browser, app_url + "?lang=en")
+    try:
+        frame = map_frame(page)
+
+        def click_marker():
+            def icon():  # on screen once the view's rerun is over (st_folium waits 250 ms after a move)
+                frame.evaluate(SHOW_MARKER_JS, marked["id"])
+                return frame.evaluate_handle(MARKER_ICON_JS, marked["id"]).as_element()
+
+            wait_until(icon, 20, interval=1.0, what="the marker on screen").click()
+
+        def shows(name):
+            wait_until(lambda: _details_name(page) == name, 20, what=f"the details of {name}")
+
+        click_marker()
+        shows(marked["name_zh"])
+        grid = page.locator(".st-key-w_table").get_by_test_id("stDataFrame")
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + ROW_PX + ROW_PX / 2)  # row 0's tick box
+        shows(row0["name_zh"])
+        click_marker()
+        shows(marked["name_zh"])
+    finally:
+        page.context.close()
+
 def test_the_server_log_has_no_duplicated_default_warning(browser, app_url, tmp_path_factory):
     """A link that sets the month range, a slider move and Reset: Streamlit's warning about a widget
     "created with a default value but also had its value set via the Session State API" never shows."""
