@@ -357,10 +357,6 @@ def main() -> None:
     app_status.sidebar_controls(ds, lang, bool(key[2]), month)  # as of, colour by, status, date precision
     app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
     flt = app_status.filter_with(filter_from_widgets(ds))
-    st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
-                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
-                               **maplink.url_params(ds.county.bounds, st.session_state.get(app_move.MAP_KEY),
-                                                    set(ds.projects["id"]))})
     digest = cached_digest(key, lang)
     statuses = app_status.statuses(key, ds, month)
     rows = digest.sorted_rows(mask(ds.projects, flt, statuses["status"]))  # positions in ds.projects, in display order
@@ -372,6 +368,11 @@ def main() -> None:
     returned = st.session_state.get(app_move.MAP_KEY)
     selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(),
                    selection.marker_click(st.session_state, returned, mapview.clicked_project_id(returned, digest.position)))
+    # the link, once the selection is decided (its sel= is the project the details show after this run)
+    st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
+                               **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
+                               **maplink.url_params(ds.county.bounds, st.session_state.get(app_move.MAP_KEY),
+                                                    set(ds.projects["id"]))})
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
     maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)

@@ -20,8 +20,6 @@ from zqmap.paths import bundled_data_dir
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 MODES = {"zh": SelectWidgetFilterMode.FILTER_MODE_NONE, "en": SelectWidgetFilterMode.FILTER_MODE_FUZZY}
-# app_status.py (the lead's, issue 14) draws these two; they take **multiselect_args(lang) when it is merged.
-NOT_YET = {"w_statuses", "w_dateprecs"}
 SELECT_CALLS = {"multiselect": "multiselect_args", "selectbox": "selectbox_args"}
 
 
@@ -37,9 +35,10 @@ def test_every_select_widget_of_the_page_has_the_languages_texts(bundled, lang):
     at.query_params["lang"] = lang
     at = at.run().run()  # the first paint, then the rest (the PDF page selectbox is in the downloads)
     assert not at.exception, [e.value for e in at.exception]
-    multis = [w for w in at.multiselect if w.key not in NOT_YET]
+    multis = list(at.multiselect)
     boxes = list(at.selectbox)
-    assert {w.key for w in multis} >= {"w_sectors", "w_cats", "w_kinds", "w_townships", "w_precisions"}
+    assert {w.key for w in multis} >= {"w_sectors", "w_cats", "w_kinds", "w_townships", "w_precisions",
+                                       "w_statuses", "w_dateprecs"}
     assert {w.key for w in boxes} >= {"w_basemap", "w_pdf_page"}
     for w in [*multis, *boxes]:
         assert w.proto.filter_mode == MODES[lang], (w.key, w.proto.filter_mode)
@@ -64,13 +63,11 @@ def test_every_select_widget_in_the_code_takes_the_languages_texts():
     files = [REPO / "app.py", *sorted((REPO / "zqmap").glob("*.py"))]
     seen, missing = 0, []
     for path in files:
-        if path.name == "app_status.py":  # see NOT_YET
-            continue
         for line, widget, key, names, spread in _select_calls(path):
             seen += 1
             helper = SELECT_CALLS[widget]
             if not any(s.endswith(f"{helper}(lang)") for s in spread) or names & {"filter_mode", "select_all"}:
                 missing.append(f"{path.name}:{line} {widget} {key}")
-    assert seen >= 18, seen  # 5 multiselects and 2 selectboxes in app.py, 11 selectboxes in the edit screens
+    assert seen >= 20, seen  # 5 multiselects and 2 selectboxes in app.py, 2 in app_status.py, 11 in the edit screens
     assert missing == []
 

@@ -258,6 +258,20 @@ def test_a_marker_click_after_a_row_selection_shows_the_marker(bundled, ds, clic
 
 
 
+def test_the_link_names_the_selection_of_the_same_run(bundled, ds, clicks):
+    """Item 14: the URL's ``sel=`` is the project the details show after that very run (a marker click, a
+    row), not the one of the run before."""
+    at = loaded(new_app())
+    ids = _table_ids(at)
+    _click(at, ids[3])
+    at.run()
+    no_exception(at)
+    assert _shown_detail(at, ds) == ids[3] and at.query_params["sel"] == ids[3]
+    _tick(at, 1)
+    no_exception(at)
+    assert _shown_detail(at, ds) == ids[1] and at.query_params["sel"] == ids[1]
+
+
 def test_the_same_marker_again_after_a_row_and_not_a_click_beside_it(bundled, ds, clicks):
     """Item 7, the same marker twice. st_folium's value as its browser script sends it: the popup of the
     last object clicked, where it was clicked and how many object clicks so far (zqmap.selection.marker_click)."""

@@ -28,6 +28,7 @@ from zqmap.export import View
 from zqmap.filters import Filter
 from zqmap.i18n import t
 from zqmap.register import Dataset
+from zqmap.st_select import multiselect_args
 from zqmap.vocab import DATE_PRECISIONS, STATUSES
 
 _FORMATS = ("xlsx", "pdf")
@@ -89,9 +90,11 @@ def sidebar_controls(ds: Dataset, lang: str, store: bool, month: str) -> None:
         st.radio(t("colour_by", lang), list(status_view.COLOUR_BY), key="w_colour", horizontal=True,
                  format_func=lambda k: t(f"colour_by_{k}", lang))
         st.multiselect(t("status", lang), list(STATUSES), key="w_statuses",
-                       format_func=lambda k: STATUSES[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: STATUSES[k].label(lang), placeholder=t("all", lang),
+                       **multiselect_args(lang))
         st.multiselect(t("date_precision", lang), list(DATE_PRECISIONS), key="w_dateprecs",
-                       format_func=lambda k: DATE_PRECISIONS[k].label(lang), placeholder=t("all", lang))
+                       format_func=lambda k: DATE_PRECISIONS[k].label(lang), placeholder=t("all", lang),
+                       **multiselect_args(lang))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
