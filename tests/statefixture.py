@@ -24,6 +24,7 @@ What happens in it (bundled plan, 2024):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from zqmap.store import open_store
@@ -96,3 +97,20 @@ def build(path: str | Path, ds) -> Path:
             if kind == "problem" and payload["action"] == "open":
                 problem_ids[pid] = ev.id
     return Path(path)
+
+
+def fills(page: str) -> list[tuple[str, list[int], dict | None]]:
+    """(sector, rows, status payload) of every project group a map page (or the map component's
+    arguments) draws: the ``window.zqmap.fill(...)`` calls in it."""
+    decoder, out, at = json.JSONDecoder(), [], 0
+    while (at := page.find("window.zqmap.fill(", at)) >= 0:
+        pos = page.index(",", at) + 1
+        values = []
+        for _ in range(3):  # sector, rows, status
+            while page[pos] in " ,":
+                pos += 1
+            value, pos = decoder.raw_decode(page, pos)
+            values.append(value)
+        out.append(tuple(values))
+        at = pos
+    return out

@@ -69,20 +69,10 @@ def expected(store, month: str):
 def map_statuses(at: AppTest) -> tuple[str, dict[int, str]]:
     """(colouring, row → status) of the project groups the app sent to the map."""
     groups = json.loads(at.get("component_instance")[0].proto.json_args)["feature_group"]
-    decoder, mode, out = json.JSONDecoder(), set(), {}
-    at_ = 0
-    while (at_ := groups.find("window.zqmap.fill(", at_)) >= 0:
-        pos = groups.index(",", at_) + 1
-        values = []
-        for _ in range(3):  # sector, rows, status
-            while groups[pos] in " ,":
-                pos += 1
-            value, pos = decoder.raw_decode(groups, pos)
-            values.append(value)
-        _, rows, payload = values
+    mode, out = set(), {}
+    for _, rows, payload in statefixture.fills(groups):
         mode.add(payload["mode"])
         out.update({r: STATUS_KEYS[s] for r, s in zip(rows, payload["s"])})
-        at_ = pos
     assert len(mode) == 1, mode
     return mode.pop(), out
 

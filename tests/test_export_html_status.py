@@ -4,8 +4,6 @@ when asked, its popups with the status and why, the month in its banner; the com
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import statefixture
 from conftest import BUNDLED
@@ -21,20 +19,9 @@ from zqmap.vocab import STATUSES
 STATUS_KEYS = list(STATUSES)
 
 
-def fills(page: str) -> list[tuple[list[int], dict]]:
+def fills(page: str) -> list[tuple[list[int], dict | None]]:
     """(rows, status payload) of every project group drawn by the page."""
-    decoder, out, at = json.JSONDecoder(), [], 0
-    while (at := page.find("window.zqmap.fill(", at)) >= 0:
-        pos = page.index(",", at) + 1
-        values = []
-        for _ in range(3):  # sector, rows, status
-            while page[pos] in " ,":
-                pos += 1
-            value, pos = decoder.raw_decode(page, pos)
-            values.append(value)
-        out.append((values[1], values[2]))
-        at = pos
-    return out
+    return [(rows, payload) for _, rows, payload in statefixture.fills(page)]
 
 
 @pytest.fixture(scope="module")
