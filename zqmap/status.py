@@ -407,15 +407,17 @@ def rates(projects: pd.DataFrame, statuses: pd.DataFrame, by: str) -> pd.DataFra
     def total(weights) -> np.ndarray:
         return np.bincount(inv, weights=np.asarray(weights, dtype=float), minlength=n)
 
-    out = pd.DataFrame({"projects": np.bincount(inv, minlength=n)}, index=pd.Index(uniq, name="key"))
+    cols: dict[str, np.ndarray] = {"projects": np.bincount(inv, minlength=n)}
     status = statuses["status"].to_numpy()
     for k in STATUSES:
-        out[k] = total(status == k).astype(np.int64)
-    out["due_start"] = total(statuses["due_start"].to_numpy()).astype(np.int64)
-    out["started"] = total(statuses["started"].to_numpy()).astype(np.int64)
-    out["start_rate"] = (out["started"] / out["due_start"].where(out["due_start"] > 0)).astype(float)
-    given = total(known) > 0  # no project of the group gives both: the sums are unknown, not 0
-    out["annual_plan"] = np.where(given, total(annual), np.nan)
-    out["invested"] = np.where(given, total(invested), np.nan)
-    out["invest_rate"] = (out["invested"] / out["annual_plan"].where(out["annual_plan"] > 0)).astype(float)
-    return out
+        cols[k] = total(status == k).astype(np.int64)
+    due, started = (total(statuses[c].to_numpy()).astype(np.int64) for c in ("due_start", "started"))
+    cols.update(due_start=due, started=started)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols["start_rate"] = np.where(due > 0, started / np.where(due > 0, due, 1), np.nan)
+        given = total(known) > 0  # no project of the group gives both: the sums are unknown, not 0
+        plan, done = np.where(given, total(annual), np.nan), np.where(given, total(invested), np.nan)
+        cols.update(annual_plan=plan, invested=done,
+                    invest_rate=np.where(plan > 0, done / np.where(plan > 0, plan, 1), np.nan))
+    # one frame from the columns: a column assigned to a frame costs more than computing it here
+    return pd.DataFrame(cols, index=pd.Index(uniq, name="key"))
