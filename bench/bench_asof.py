@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -39,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import harness  # noqa: E402
 from bench_store import build_store  # noqa: E402
 from synth import make_register  # noqa: E402
 
@@ -62,27 +62,9 @@ class Timed:
     """AppTest of app.py whose script runs are timed from the runner's events."""
 
     def __init__(self):
-        from streamlit.runtime.scriptrunner import ScriptRunnerEvent
-        from streamlit.testing.v1 import AppTest, local_script_runner
+        from streamlit.testing.v1 import AppTest
 
-        shared = local_script_runner.ScriptCache()
-        local_script_runner.ScriptCache = lambda: shared
-        runs = self.runs = []
-        original = local_script_runner.LocalScriptRunner.__init__
-
-        def init(runner, *args, **kwargs):
-            original(runner, *args, **kwargs)
-            started: list[float] = []
-
-            def on_event(sender, event, **_kw):
-                if event == ScriptRunnerEvent.SCRIPT_STARTED:
-                    started.append(time.perf_counter())
-                elif event.name.startswith("SCRIPT_STOPPED") and started:
-                    runs.append((time.perf_counter() - started.pop()) * 1000)
-
-            runner.on_event.connect(on_event, weak=False)
-
-        local_script_runner.LocalScriptRunner.__init__ = init
+        self.runs = harness.time_apptest_script_runs()
         self.at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=3600)
 
     def run(self) -> float:
@@ -102,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-replay", action="store_true", help="skip timing the old full replay")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
+    info = harness.machine()
 
     with tempfile.TemporaryDirectory(prefix="zqmap-bench-asof-") as tmp_name:
         tmp = Path(tmp_name)
@@ -167,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         f"({args.events} per project, `bench/bench_store.py`), served to app.py under AppTest with one shared "
         "script cache. Each figure is the script's own run (summed over the runs of one action), median of "
         f"{args.reps} (the filter change: of {2 * args.reps}), all in this run; "
-        f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"load average {load[0]:.1f} at the end.",
+        "",
+        *harness.machine_lines(info),
         "",
         "| action | median | × the filter change |",
         "|---|---:|---:|",

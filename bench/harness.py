@@ -228,3 +228,35 @@ def machine_lines(info: dict | None = None) -> list[str]:
             f"- browser: {info['chromium']}, headless, --disable-gpu",
             f"- code: git {info['commit']}",
             f"- load average (1, 5, 15 min) at start: {', '.join(f'{x:.2f}' for x in info['load_start'])}"]
+
+
+def time_apptest_script_runs() -> list[float]:
+    """Time every AppTest script run in this process; returns the list each run's ms is appended to.
+
+    The script's own run, in the runner thread: SCRIPT_STARTED → SCRIPT_STOPPED_* (AppTest's wall
+    time adds starting the thread and turning every message back into an element tree). AppTest also
+    builds a new script cache for every run, so it would compile the script each time; a server keeps
+    one per process: one is shared, as the server does. Call once, before the first AppTest.
+    """
+    from streamlit.runtime.scriptrunner import ScriptRunnerEvent
+    from streamlit.testing.v1 import local_script_runner
+
+    shared_cache = local_script_runner.ScriptCache()
+    local_script_runner.ScriptCache = lambda: shared_cache
+    runs: list[float] = []
+    original_init = local_script_runner.LocalScriptRunner.__init__
+
+    def init_with_timer(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        started: list[float] = []
+
+        def on_event(sender, event, **_kw):
+            if event == ScriptRunnerEvent.SCRIPT_STARTED:
+                started.append(time.perf_counter())
+            elif event.name.startswith("SCRIPT_STOPPED") and started:
+                runs.append((time.perf_counter() - started.pop()) * 1000)
+
+        self.on_event.connect(on_event, weak=False)
+
+    local_script_runner.LocalScriptRunner.__init__ = init_with_timer
+    return runs

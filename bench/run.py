@@ -443,31 +443,9 @@ def apptest_worker(app: str, data: str, reps: int, profile: str | None) -> dict:
     """Runs in its own process: warm up, print READY, wait for a line on stdin, then time."""
     os.environ["ZQMAP_DATA"] = data
     os.chdir(REPO)
-    from streamlit.runtime.scriptrunner import ScriptRunnerEvent
-    from streamlit.testing.v1 import AppTest, local_script_runner
+    from streamlit.testing.v1 import AppTest
 
-    # AppTest builds a new script cache for every run, so it compiles the script each time; a
-    # server keeps one per process. Share one, as the server does.
-    shared_cache = local_script_runner.ScriptCache()
-    local_script_runner.ScriptCache = lambda: shared_cache
-    # The script's own run, in the runner thread: SCRIPT_STARTED → SCRIPT_STOPPED_* (AppTest's
-    # wall time adds starting the thread and turning every message back into an element tree).
-    script_runs: list[float] = []
-    original_init = local_script_runner.LocalScriptRunner.__init__
-
-    def init_with_timer(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        started: list[float] = []
-
-        def on_event(sender, event, **_kw):
-            if event == ScriptRunnerEvent.SCRIPT_STARTED:
-                started.append(time.perf_counter())
-            elif event.name.startswith("SCRIPT_STOPPED") and started:
-                script_runs.append((time.perf_counter() - started.pop()) * 1000)
-
-        self.on_event.connect(on_event, weak=False)
-
-    local_script_runner.LocalScriptRunner.__init__ = init_with_timer
+    script_runs = harness.time_apptest_script_runs()  # the script's own runs, one script cache as a server
     script_ms: dict[str, list[float]] = {}
 
     def timed(at, kind: str | None = None) -> float:
