@@ -195,6 +195,12 @@ def sidebar(ds: Dataset, lang: str) -> None:
                      format_func=lambda k: t(f"basemap_{k}", lang))
 
 
+def sidebars(ds: Dataset, lang: str, key: tuple, month: str) -> None:
+    sidebar(ds, lang)
+    app_status.sidebar_controls(ds, lang, bool(key[2]), month)  # as of, colour by, status, date precision
+    app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
+
+
 def show_problems(problems, lang: str) -> None:
     st.error(t("data_problems", lang))
     st.code("\n".join(str(p) for p in problems), language=None)
@@ -319,9 +325,9 @@ def main() -> None:
     if key[2]:  # the store in use, and the month it is shown as of
         shown = ds.projects.attrs.get("store", key[2]) + f" · {t('as_of', lang, month=month)}"
         st.caption(md_text(t("report_store", lang, store=shown)))
-    sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
-    app_status.sidebar_controls(ds, lang, bool(key[2]), month)  # as of, colour by, status, date precision
-    app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
+    late = app_paint.map_first(app_move.MAP_KEY)  # a built map: the sidebar goes out after the map
+    if not late:  # first: on a session's first paint the filters are there and usable
+        sidebars(ds, lang, key, month)
     flt = app_status.filter_with(filter_from_widgets(ds))
     st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
@@ -338,6 +344,8 @@ def main() -> None:
     selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(),
                    mapview.clicked_project_id(st.session_state.get(app_move.MAP_KEY), digest.position))
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
+    if late:
+        sidebars(ds, lang, key, month)
     maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)
     # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it

@@ -33,6 +33,15 @@ def _wait_for_map() -> None:
         st.rerun(scope="app")
 
 
+def map_first(key: str) -> bool:
+    """Whether this run sends the map before the sidebar: the browser has built the map (``key``: its
+    st_folium key), so this is a rerun on a built map (a filter change, say). Its sidebar is the same
+    as the last run's, and a browser re-renders it in the same batch as the map's delta when they
+    arrive together, delaying the map; sent after the map's, it is rendered after. A session's first
+    paint (no map yet) sends the sidebar first, so that the filters are usable at once."""
+    return st_map.map_built(st.session_state.get(key))
+
+
 def rest_now(view: tuple, clicked: dict | None, lang: str) -> bool:
     """Whether this run goes on to draw the rest of the page.
 
