@@ -325,7 +325,7 @@ def main() -> None:
     if key[2]:  # the store in use, and the month it is shown as of
         shown = ds.projects.attrs.get("store", key[2]) + f" · {t('as_of', lang, month=month)}"
         st.caption(md_text(t("report_store", lang, store=shown)))
-    late = app_paint.map_first(app_move.MAP_KEY)  # a built map: the sidebar goes out after the map
+    late = app_paint.map_first(app_move.MAP_KEY, (lang, st.session_state.w_basemap, map_edit.plan_fingerprint(ds)))
     if not late:  # first: on a session's first paint the filters are there and usable
         sidebars(ds, lang, key, month)
     flt = app_status.filter_with(filter_from_widgets(ds))
