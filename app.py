@@ -228,6 +228,12 @@ def sidebar(ds: Dataset, lang: str) -> None:
                      format_func=lambda k: t(f"basemap_{k}", lang), **st_select.selectbox_args(lang))
 
 
+def sidebars(ds: Dataset, lang: str, key: tuple, month: str) -> None:
+    sidebar(ds, lang)
+    app_status.sidebar_controls(ds, lang, bool(key[2]), month)  # as of, colour by, status, date precision
+    app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
+
+
 def show_problems(problems, lang: str) -> None:
     st.error(t("data_problems", lang))
     st.code("\n".join(str(p) for p in problems), language=None)
@@ -353,9 +359,9 @@ def main() -> None:
     if key[2]:  # the store in use, and the month it is shown as of
         shown = ds.projects.attrs.get("store", key[2]) + f" · {t('as_of', lang, month=month)}"
         st.caption(md_text(t("report_store", lang, store=shown)))
-    sidebar(ds, lang)  # first: on a session's first paint the filters are there and usable
-    app_status.sidebar_controls(ds, lang, bool(key[2]), month)  # as of, colour by, status, date precision
-    app_auth.sign_in_panel(lang)  # server mode: sign-in form; laptop mode: the editor's name once given
+    late = app_paint.map_first(app_move.MAP_KEY, (lang, st.session_state.w_basemap, map_edit.plan_fingerprint(ds)))
+    if not late:  # first: on a session's first paint the filters are there and usable
+        sidebars(ds, lang, key, month)
     flt = app_status.filter_with(filter_from_widgets(ds))
     digest = cached_digest(key, lang)
     statuses = app_status.statuses(key, ds, month)
@@ -374,6 +380,8 @@ def main() -> None:
                                **maplink.url_params(ds.county.bounds, st.session_state.get(app_move.MAP_KEY),
                                                     set(ds.projects["id"]))})
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
+    if late:
+        sidebars(ds, lang, key, month)
     maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)
     # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it

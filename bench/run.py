@@ -60,9 +60,10 @@ APPS = {"zqmap": "app.py", "baseline": "bench/baseline_app.py", "idiomatic": "be
         "bare": "bench/bare_app.py"}
 BASELINES = ("baseline", "idiomatic")  # what a filter change is compared with
 NAMES = {"baseline": "naive", "idiomatic": "idiomatic (feature_group_to_add)", "bare": "bare map", "zqmap": "zqmap"}
-# What counts as a shown project: (single markers, cluster icons whose text is a count).
+# What counts as a shown project: (single markers, cluster icons whose text (or data-n) is a count).
+# zqmap's county-wide projects have no marker: its badge counts them (data-n; zqmap.mapview.SHOWN_COUNT_JS).
 SELECTORS = {
-    "zqmap": (".zq-marker", ".zq-cluster span"),
+    "zqmap": (".zq-marker", ".zq-cluster span, .zq-cw[data-n]"),
     "baseline": ("img.leaflet-marker-icon", ".marker-cluster span"),
     "idiomatic": ("img.leaflet-marker-icon", ".marker-cluster span"),
     "bare": ("img.leaflet-marker-icon", ".marker-cluster span"),
@@ -79,7 +80,7 @@ COUNT_JS = """([markerSel, clusterSel]) => {
     try { d = f.contentDocument; } catch (e) { continue; }
     if (!d || !f.contentWindow.map) continue;
     let n = d.querySelectorAll(markerSel).length;
-    for (const s of d.querySelectorAll(clusterSel)) n += parseInt(s.textContent, 10) || 0;
+    for (const s of d.querySelectorAll(clusterSel)) n += parseInt(s.dataset.n || s.textContent, 10) || 0;
     out.push(n);
   }
   return out;
@@ -96,7 +97,7 @@ VIEW_JS = """([markerSel, clusterSel, expected]) => {
     const m = f.contentWindow && f.contentWindow.map, d = f.contentDocument;
     if (!m || !d) continue;
     let n = d.querySelectorAll(markerSel).length;
-    for (const s of d.querySelectorAll(clusterSel)) n += parseInt(s.textContent, 10) || 0;
+    for (const s of d.querySelectorAll(clusterSel)) n += parseInt(s.dataset.n || s.textContent, 10) || 0;
     if (n !== expected) continue;
     const c = m.getCenter();
     // Diagnostics: is this the iframe element / window / map that was there before the click?

@@ -136,6 +136,24 @@ def test_a_new_view_sends_the_map_before_the_rest(bundled, ds, monkeypatch):
     assert at.dataframe and at.get("download_button")
 
 
+def test_on_a_built_map_a_filter_change_sends_the_map_before_the_sidebar(bundled, ds, monkeypatch):
+    """Once the browser has built the map (st_folium's first value), a rerun sends the map before the
+    sidebar, so that the browser does not re-render the sidebar in the map's batch; the sidebar is all there."""
+    at = loaded(new_app())
+    before = [w.key for w in at.sidebar.multiselect]
+    at.session_state["map"] = {"last_object_clicked_popup": None, "selected_layers": [], "center": None, "zoom": None}
+    at.multiselect(key="w_sectors").set_value(["industry"])
+    runs = _sent_in_runs(at, monkeypatch)
+    no_exception(at)
+    assert len(runs) == 2, runs
+    for run in runs:
+        assert run.index("component_instance") < run.index("multiselect"), run
+    assert [w.key for w in at.sidebar.multiselect] == before
+    assert at.multiselect(key="w_sectors").value == ["industry"]
+    assert at.metric[0].label == count_label(ds, {"sector": "industry"})
+    assert at.dataframe and at.get("download_button")
+
+
 def test_sector_widget_changes_count_and_url(bundled, ds):
     at = loaded(new_app())
     at.multiselect(key="w_sectors").set_value(["industry"]).run()

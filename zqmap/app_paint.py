@@ -5,8 +5,9 @@ rest (summary, table, chart, exports) follows on the next run, which comes from 
 the browser has built the map (:data:`zqmap.st_map.RETURNED_OBJECTS`), from any widget, or from
 :func:`_wait_for_map`'s timer after :data:`MAP_WAIT_S` (a browser that never builds the map still
 gets the page, with a message). A new view on a built map (a filter or language change) is sent
-in two runs the same way, so the browser draws the map before it lays out the tables. Other
-reruns (a click on the map or the table, a download) are one run.
+in two runs the same way, so the browser draws the map before it lays out the tables; on a built
+map each run sends the map before the sidebar (:func:`map_first`). Other reruns (a click on the map
+or the table, a download) are one run.
 
 State kept in ``st.session_state``: ``_first_paint`` (when this map's first paint was sent, until
 it is built) and ``_rest_view`` (the view the rest was last drawn for).
@@ -31,6 +32,18 @@ def _wait_for_map() -> None:
     painted = st.session_state.get("_first_paint")
     if painted is not None and time.monotonic() - painted >= MAP_WAIT_S / 2:  # the timer's run, not the first
         st.rerun(scope="app")
+
+
+def map_first(key: str, base: tuple) -> bool:
+    """Whether this run sends the map before the sidebar: the browser has built the map (``key``: its
+    st_folium key) and its base map (``base``: what it depends on, e.g. the language) is the last run's,
+    so this is a rerun on a built map (a filter change, say). Its sidebar is the same as the last run's,
+    and a browser re-renders it in the same batch as the map's delta when they arrive together, delaying
+    the map; sent after the map's, it is rendered after. A session's first paint (no map yet) and a new
+    base map (another language or basemap) send the sidebar first."""
+    same = st.session_state.get("_map_base") == base
+    st.session_state._map_base = base
+    return same and st_map.map_built(st.session_state.get(key))
 
 
 def rest_now(view: tuple, clicked: dict | None, lang: str) -> bool:

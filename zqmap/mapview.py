@@ -313,16 +313,18 @@ window.zqmap = (function () {
     changed();
     return markers.length + apart.length;
   }
-  // What is drawn changed (a filter, the layer control): tell the listeners (zqmap.mapux) once.
+  // What is drawn changed (a filter, the layer control): tell the listeners (zqmap.mapux) once, after
+  // the sector groups' draws (queued before it), in the same task: the badge shows in the markers' frame,
+  // not after whatever the page queued meanwhile (a timer would wait for it).
   var groups = [], listeners = [], pending = false;
   function changed() {
     if (pending) return;
     pending = true;
-    setTimeout(function () {
+    Promise.resolve().then(function () {
       pending = false;
       var shown = groups.filter(function (g) { return !!g._map; });
       listeners.forEach(function (fn) { fn(shown); });
-    }, 0);
+    });
   }
   // A filter change removes every sector group in one go (then adds the new ones):
   // removing all markers one by one costs far more than clearing the cluster group.
