@@ -128,18 +128,27 @@ def test_the_same_marker_clicked_again_after_a_row_shows_its_project(browser, ap
 
             wait_until(icon, 20, interval=1.0, what="the marker on screen").click()
 
-        def shows(name):
-            wait_until(lambda: _details_name(page) == name, 20, what=f"the details of {name}")
+        def shows(name, timeout=20):
+            wait_until(lambda: _details_name(page) == name, timeout, what=f"the details of {name}")
 
-        click_marker()
-        shows(marked["name_zh"])
+        def marker_shows(name):
+            # A click that lands while a rerun is being drawn is, now and then, not taken (seen under a full
+            # suite's load, as in test_xss_sweep): the user clicks again. Without the click count, no click
+            # on the same marker is ever sent, so the second one fails as the first.
+            click_marker()
+            try:
+                shows(name, 10)
+            except AssertionError:
+                click_marker()
+                shows(name)
+
+        marker_shows(marked["name_zh"])
         grid = page.locator(".st-key-w_table").get_by_test_id("stDataFrame")
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 18, box["y"] + ROW_PX + ROW_PX / 2)  # row 0's tick box
         shows(row0["name_zh"])
-        click_marker()
-        shows(marked["name_zh"])
+        marker_shows(marked["name_zh"])
     finally:
         page.context.close()
 
