@@ -53,8 +53,7 @@ def join_ahead(since: float) -> float:
     """Wait for the app's background preparation of the other months; seconds since ``since``."""
     from zqmap import app_warm
 
-    for thread in list(app_warm._started.values()):
-        thread.join()
+    app_warm.wait()
     return time.perf_counter() - since
 
 

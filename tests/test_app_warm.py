@@ -19,9 +19,8 @@ BUNDLED = bundled_data_dir()
 
 
 def _join_all() -> None:
-    for thread in list(app_warm._started.values()):
-        thread.join(timeout=300)
-        assert not thread.is_alive()
+    app_warm.wait(timeout=300)
+    assert not any(th.is_alive() for th in app_warm._started.values())
 
 
 def test_the_other_months_are_ready_before_the_slider_moves(tmp_path, monkeypatch):

@@ -68,6 +68,14 @@ class Later:
         return self._value
 
 
+def wait(timeout: float | None = None) -> None:
+    """Wait for every thread started here to finish (a benchmark, a test: what a user's rerun never does)."""
+    with _lock:
+        threads = list(_started.values())
+    for thread in threads:
+        thread.join(timeout)
+
+
 def nearest_first(months: Iterable[str], month: str) -> list[str]:
     """The months other than ``month``, nearest to it first (the later one first at equal distance).
 
