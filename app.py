@@ -379,14 +379,15 @@ def main() -> None:
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
                                **maplink.url_params(ds.county.bounds, st.session_state.get(app_move.MAP_KEY),
                                                     set(ds.projects["id"]))})
+    # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it
+    # over); another as-of month or colouring is
+    view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())), app_status.colour(), month)
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
+    app_paint.map_only(view, late)  # a new view on a built map: the map alone first, then the whole page
     if late:
         sidebars(ds, lang, key, month)
     maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)
-    # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it
-    # over); another as-of month or colouring is
-    view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())), app_status.colour(), month)
     if not app_paint.rest_now(view, clicked, lang):  # the map first; the rest on the next run
         return
     show_summary(digest, rows, lang, flt)

@@ -4,10 +4,11 @@ On a session's first paint the script sends the sidebar, the map and the counts 
 rest (summary, table, chart, exports) follows on the next run, which comes from st_folium once
 the browser has built the map (:data:`zqmap.st_map.RETURNED_OBJECTS`), from any widget, or from
 :func:`_wait_for_map`'s timer after :data:`MAP_WAIT_S` (a browser that never builds the map still
-gets the page, with a message). A new view on a built map (a filter or language change) is sent
-in two runs the same way, so the browser draws the map before it lays out the tables; on a built
-map each run sends the map before the sidebar (:func:`map_first`). Other reruns (a click on the map
-or the table, a download) are one run.
+gets the page, with a message). A new language or basemap is sent in two runs the same way. A new
+view on a built map (a filter change) is sent in two runs too: the first sends the header and the
+map and stops there (:func:`map_only`), so that the browser updates the map before it has any
+other element to render; the second sends the whole page, the map before the sidebar
+(:func:`map_first`). Other reruns (a click on the map or the table, a download) are one run.
 
 State kept in ``st.session_state``: ``_first_paint`` (when this map's first paint was sent, until
 it is built) and ``_rest_view`` (the view the rest was last drawn for).
@@ -23,6 +24,10 @@ from zqmap import st_map
 from zqmap.i18n import t
 
 MAP_WAIT_S = 20  # a session's first paint: the rest follows once the map is built, or after this long
+# A new view on a built map: how long its map-only run waits before the rerun, so that the server sends
+# the map's message first (Streamlit drops a run's unsent messages when the next run starts) and the
+# browser starts on the map before the next run's elements arrive. Measured in docs/performance-notes.md.
+HANDOVER_S = 0.1
 
 
 @st.fragment(run_every=MAP_WAIT_S)
@@ -44,6 +49,27 @@ def map_first(key: str, base: tuple) -> bool:
     same = st.session_state.get("_map_base") == base
     st.session_state._map_base = base
     return same and st_map.map_built(st.session_state.get(key))
+
+
+def map_only(view: tuple, late: bool) -> None:
+    """On a built map, a new view's first run stops after the map (the caller has sent it).
+
+    Parameters
+    ----------
+    view : tuple
+        What the page depends on (as for :func:`rest_now`); a value other than the last drawn one is a
+        new view.
+    late : bool
+        :func:`map_first`'s answer for this run: the browser has built this base map.
+
+    The sidebar, counts and the rest stay on screen from the previous run: a run that ends for a rerun
+    neither clears the browser's elements nor Streamlit's widget state. The rerun draws the whole page
+    of the new view.
+    """
+    if late and st.session_state.get("_rest_view") != view:
+        st.session_state._rest_view = view
+        time.sleep(HANDOVER_S)
+        st.rerun()
 
 
 def rest_now(view: tuple, clicked: dict | None, lang: str) -> bool:
