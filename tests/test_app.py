@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from zqmap.filters import Filter, mask
 from zqmap.i18n import t
+from zqmap.naming import PDF_PAGES
 from zqmap.paths import bundled_data_dir
 from zqmap.register import load
 from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY
@@ -141,6 +142,7 @@ def test_on_a_built_map_a_filter_change_sends_the_map_before_the_sidebar(bundled
     and nothing after it (the browser updates the map with no other element to render); the next run sends
     the whole page, the map before the sidebar. The sidebar is all there, its state kept."""
     at = loaded(new_app())
+    at.selectbox(key="w_pdf_page").set_value(PDF_PAGES[-1]).run()  # a widget the map-only run does not draw
     before = [w.key for w in at.sidebar.multiselect]
     at.session_state["map"] = {"last_object_clicked_popup": None, "selected_layers": [], "center": None, "zoom": None}
     at.multiselect(key="w_sectors").set_value(["industry"])
@@ -157,6 +159,8 @@ def test_on_a_built_map_a_filter_change_sends_the_map_before_the_sidebar(bundled
     assert len(_sent_in_runs(at, monkeypatch)) == 1  # the same view again (a click, say): one run
     assert [w.key for w in at.sidebar.multiselect] == before
     assert at.multiselect(key="w_sectors").value == ["industry"]
+    # Streamlit keeps the state of widgets a run stopped for a rerun did not reach (no stale-widget cleanup)
+    assert at.selectbox(key="w_pdf_page").value == PDF_PAGES[-1]
     assert at.metric[0].label == count_label(ds, {"sector": "industry"})
     assert at.dataframe and at.get("download_button")
 
