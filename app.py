@@ -347,7 +347,7 @@ def main() -> None:
         return
     init_state_from_url(ds)
     if selection.SELECTED not in st.session_state:  # a session's first run: the URL's sel=, if it names a project
-        st.session_state[selection.SELECTED] = maplink.first_selection(set(ds.projects["id"]))
+        st.session_state[selection.SELECTED] = maplink.first_selection(ds.project_ids)
     lang = st.session_state.w_lang
     maplink.page_css()
     words = ds.meta.texts(lang)
@@ -372,13 +372,13 @@ def main() -> None:
     # The latest of a row selection and a marker click (st_folium keeps its value in session state), kept on
     # the project across filter changes; decided before the map is drawn, which marks it.
     returned = st.session_state.get(app_move.MAP_KEY)
-    selection.sync(st.session_state, "w_table", digest.projects["id"].to_numpy()[rows].tolist(),
+    selection.sync(st.session_state, "w_table", digest.ids[rows].tolist(),
                    selection.marker_click(st.session_state, returned, mapview.clicked_project_id(returned, digest.position)))
     # the link, once the selection is decided (its sel= is the project the details show after this run)
     st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
                                **maplink.url_params(ds.county.bounds, st.session_state.get(app_move.MAP_KEY),
-                                                    set(ds.projects["id"]))})
+                                                    ds.project_ids)})
     # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it
     # over); another as-of month or colouring is
     view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())), app_status.colour(), month)

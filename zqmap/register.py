@@ -112,6 +112,11 @@ class Dataset:
         """The focus area's polygon (the counties marked ``focus`` in ``geo/counties.geojson``)."""
         return self.counties.loc[self.counties["focus"], "geometry"].union_all()
 
+    @cached_property
+    def project_ids(self) -> frozenset[str]:
+        """Every project's id (made once per dataset: iterating the Arrow column costs ≈ 17 ms at 10,000)."""
+        return frozenset(self.projects["id"].tolist())
+
     def place_names(self, lang: str) -> dict[str, str]:
         """Place id → its name in ``lang`` (zh, else en); built once per language.
 

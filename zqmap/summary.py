@@ -79,6 +79,11 @@ class Digest:
         return due_order(self.projects)
 
     @cached_property
+    def ids(self) -> np.ndarray:
+        """Each position's project id (an object array: ``ids[rows]`` without converting the Arrow column per run)."""
+        return np.asarray(self.projects["id"].tolist(), dtype=object)
+
+    @cached_property
     def position(self) -> dict[str, int]:
         """Project id → its position in ``projects``."""
         return {pid: i for i, pid in enumerate(self.projects["id"])}

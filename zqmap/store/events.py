@@ -474,20 +474,13 @@ _CHECKS = {"progress": _progress, "milestone": _milestone, "move": _move, "probl
            "field": _field, "attachment": _attachment, "note": _note, "revert": _revert}
 
 
-def _project_ids(ds: Dataset) -> frozenset[str]:
-    ids = ds.__dict__.get("_store_ids")
-    if ids is None:
-        ids = ds.__dict__["_store_ids"] = frozenset(ds.projects["id"])
-    return ids
-
-
 def check_envelope(ds: Dataset, project: Any, author: Any, role: Any, reason: Any, base: Any) -> list[Problem]:
     """The parts of an event that are not the payload."""
     problems: list[Problem] = []
     rec = project if isinstance(project, str) and ID_RE.match(project) else "-"
     if not isinstance(project, str) or not ID_RE.match(project):
         problems.append(refusal(rec, "project", f"{_show(project)} is not a project id"))
-    elif project not in _project_ids(ds):
+    elif project not in ds.project_ids:
         problems.append(refusal(rec, "project", f"no project {project!r} in the plan"))
     c = _Payload(rec, {"author": author, "reason": reason}, problems)
     c.text("author", required=True, limit=MAX_TEXT["short"])
