@@ -300,12 +300,12 @@ def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, s
     app_panel.show(STORE, plan, row, lang)
 
 
-def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str, key: tuple, month: str) -> None:
+def show_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str, data_key: tuple, month: str) -> None:
     st.subheader(t("downloads", lang))
 
     def view(page: str = PDF_PAGES[0]) -> View:  # built when a file is asked for: the rows main() already sorted
         return View(ds, flt, ds.projects.iloc[rows], lang, None, *page.split("-"), as_of=month,
-                    status=app_status.export_status(key, ds, month, lang))  # the HTML: statuses as on the map
+                    status=app_status.export_status(data_key, ds, month, lang))  # the HTML: statuses as on the map
 
     page = st.selectbox(t("pdf_page", lang), PDF_PAGES, key="w_pdf_page", format_func=lambda p: pdf_page_label(p, lang),
                         width=240, **st_select.selectbox_args(lang))  # the PDF briefing's paper and orientation
@@ -377,8 +377,7 @@ def main() -> None:
     # the link, once the selection is decided (its sel= is the project the details show after this run)
     st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
                                **({"basemap": st.session_state.w_basemap} if st.session_state.w_basemap != "none" else {}),
-                               **maplink.url_params(ds.county.bounds, st.session_state.get(app_move.MAP_KEY),
-                                                    ds.project_ids)})
+                               **maplink.url_params(ds.county.bounds, returned, ds.project_ids)})
     # the plan's fingerprint: a store event (an edit here or elsewhere) is not a new view (map_edit lays it
     # over); another as-of month or colouring is
     view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())), app_status.colour(), month)
