@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from zqmap.i18n import t
 from zqmap.vocab import EXPORT_FORMATS
@@ -122,11 +123,15 @@ def test_the_same_marker_clicked_again_after_a_row_shows_its_project(browser, ap
         frame = map_frame(page)
 
         def click_marker():
-            def icon():  # on screen once the view's rerun is over (st_folium waits 250 ms after a move)
+            def clicked():  # on screen once the view's rerun is over (st_folium waits 250 ms after a move)
                 frame.evaluate(SHOW_MARKER_JS, marked["id"])
-                return frame.evaluate_handle(MARKER_ICON_JS, marked["id"]).as_element()
+                icon = frame.evaluate_handle(MARKER_ICON_JS, marked["id"]).as_element()
+                try:  # a redraw of the groups between finding the icon and clicking it detaches it: find it again
+                    return icon is not None and (icon.click(timeout=5000) or True)
+                except PlaywrightError:
+                    return False
 
-            wait_until(icon, 20, interval=1.0, what="the marker on screen").click()
+            wait_until(clicked, 20, interval=1.0, what="the marker on screen, clicked")
 
         def shows(name, timeout=20):
             wait_until(lambda: _details_name(page) == name, timeout, what=f"the details of {name}")
