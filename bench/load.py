@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -285,6 +286,7 @@ class Editor:
     project: str
     query: str  # a search that shows this project alone (the entry grid then has its one row)
     saved: list[float] = field(default_factory=list)  # 本月完成投资 values (万元) the app said it saved
+    seqs: list[int] = field(default_factory=list)  # the log entry (#seq) each confirmation cited, as ``saved``
     stale: int = 0  # saves the app refused as stale (not an error: the app refusing correctly)
     reasons_asked: int = 0  # saves refused for want of a reason (a correction), then given one and saved again
     save_times: list[float] = field(default_factory=list)  # 保存 pressed → the save's rerun finished
@@ -394,7 +396,16 @@ async def save_progress(s: EditorSession, value: float, step: int, errors: Error
         await reason.fill(f"负载测试第 {step} 次更正")
         await reason.press("Enter")
 
-    saved = page.get_by_text(t("pe_saved", "zh", n=1, author=ed.name), exact=True)
+    # Each confirmation cites its own log entry (#seq); one left on screen from the last save is not this one's.
+    cited = re.compile(re.escape(t("pe_saved", "zh", n=1, author=ed.name, events="#@@")).replace("@@", r"(\d+)"))
+
+    async def confirmed() -> int | None:
+        for text in await page.get_by_test_id("stAlert").all_inner_texts():
+            m = cited.search(text)
+            if m and int(m.group(1)) not in ed.seqs:
+                return int(m.group(1))
+        return None
+
     stale = page.get_by_text(t("pe_stale", "zh")[:20])
     refused = page.get_by_text(t("pe_failed", "zh")[:10]).or_(page.get_by_text(t("pe_nothing", "zh")))
     for attempt in range(2):  # a correction the app only knows as one once the store says so: give the reason, save again
@@ -408,12 +419,14 @@ async def save_progress(s: EditorSession, value: float, step: int, errors: Error
             return False
         ed.save_times.append(took)
         deadline = time.monotonic() + OUTCOME_WAIT  # a busy browser may draw the run's message a little later
+        seq = None
         while time.monotonic() < deadline and not await refused.count():
-            if await saved.count() or await stale.count():
+            if (seq := await confirmed()) is not None or await stale.count():
                 break
             await asyncio.sleep(0.2)
-        if await saved.count():
+        if seq is not None:
             ed.saved.append(value)
+            ed.seqs.append(seq)
             return True
         if await stale.count():
             ed.stale += 1  # refused correctly; open the form anew on what the store holds
@@ -446,6 +459,7 @@ class StoreCheck:
     """The store after the run against what the editors were told."""
 
     lost: dict[str, int]  # editor → saves the app confirmed that the store lacks
+    held: dict[str, list[float]]  # editor → the 本月完成投资 values (万元) of its events in the store, in order
     unexpected: list[str]  # events in the store that no editor saw confirmed
     verify: list[str]  # Store.verify()
     cli_rc: int | None  # `zqmap store verify` exit status
@@ -457,28 +471,30 @@ class StoreCheck:
 
 
 def check_store(location: Path, editors: list[Editor]) -> StoreCheck:
-    from collections import Counter
-
+    """Each confirmation against the log entry it cited: that entry exists, by that editor, on that
+    project, with the value typed; and every entry in the store was confirmed to someone."""
     from zqmap.store import open_store
 
     with open_store(location) as store:
         events = store.events()
         problems = store.verify()
-    by = {(ed.name, ed.project): ed for ed in editors}
-    held: dict[str, Counter] = {ed.name: Counter() for ed in editors}
-    unexpected = []
+    by_seq = {e.seq: e for e in events}
+    values: dict[str, list[float]] = {ed.name: [] for ed in editors}
+    mine = {(ed.name, ed.project): ed for ed in editors}
     for e in events:
-        ed = by.get((e.author, e.project))
-        if ed is None or e.kind != "progress" or set(e.payload) - {"month", "invest_month"}:
-            unexpected.append(f"#{e.seq} {e.kind} {e.project} by {e.author}: {e.payload}")
-            continue
-        held[ed.name][round(e.payload["invest_month"] / WAN, 6)] += 1
-    lost = {}
-    for ed in editors:
-        seen = Counter(round(v, 6) for v in ed.saved)
-        lost[ed.name] = sum((seen - held[ed.name]).values())
-        unexpected += [f"{ed.name}: {v} 万元 × {n} in the store, never confirmed" for v, n in
-                       (held[ed.name] - seen).items()]
+        if (e.author, e.project) in mine and e.kind == "progress" and "invest_month" in e.payload:
+            values[e.author].append(round(e.payload["invest_month"] / WAN, 6))
+
+    def holds(ed: Editor, seq: int, value: float) -> bool:
+        e = by_seq.get(seq)
+        return (e is not None and (e.author, e.project, e.kind) == (ed.name, ed.project, "progress")
+                and set(e.payload) == {"month", "invest_month"}
+                and round(e.payload["invest_month"] / WAN, 6) == round(value, 6))
+
+    lost = {ed.name: sum(not holds(ed, seq, v) for seq, v in zip(ed.seqs, ed.saved)) for ed in editors}
+    cited = {seq for ed in editors for seq in ed.seqs}
+    unexpected = [f"#{e.seq} {e.kind} {e.project} by {e.author}: {e.payload} (never confirmed)"
+                  for e in events if e.seq not in cited]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
         done = subprocess.run([sys.executable, "-m", "zqmap", "store", "verify", "--store", str(location)],
@@ -486,7 +502,7 @@ def check_store(location: Path, editors: list[Editor]) -> StoreCheck:
         rc, out = done.returncode, (done.stdout + done.stderr).strip()
     except subprocess.TimeoutExpired:
         rc, out = None, "timed out"
-    return StoreCheck(lost, unexpected, problems, rc, out)
+    return StoreCheck(lost, values, unexpected, problems, rc, out)
 
 
 # --------------------------------------------------------------------------
@@ -779,12 +795,13 @@ def editor_lines(r: Result) -> list[str]:
         "recorded 本月完成投资 of a project of their own in the monthly 调度 entry grid (the `st.data_editor`:",
         "the row's cell selected, its editor opened, a new value typed, Enter; the reason when the app asked for",
         "one; 保存), one save after another with a 1 s look at the result in between. A save counts as",
-        "confirmed when the app shows its success message. The server ran on a new temporary store.",
+        "confirmed when the app shows its success message citing a log entry (#seq) not cited before; the store",
+        "must hold that entry, by that editor, with that value. The server ran on a new temporary store.",
         "",
         "| figure | value |",
         "|---|---:|",
         f"| saves confirmed by the app | {saves} ({saves / r.duration:.2f}/s) |",
-        *[f"| — {ed.name} ({ed.project}) | {len(ed.saved)} confirmed, {_lost(c, ed)} lost |" for ed in r.editors],
+        *[f"| — {ed.name} ({ed.project}) | {len(ed.saved)} confirmed, {_lost(c, ed)} lost (confirmed {_cited(ed)}; the store holds {_values(c.held[ed.name]) if c else '—'}) |" for ed in r.editors],
         f"| lost events (confirmed, not in the store) | {sum(c.lost.values()) if c else '—'} |",
         f"| events in the store no editor saw confirmed | {len(c.unexpected) if c else '—'} |",
         f"| stale refusals (the app refusing correctly; not errors) | {sum(ed.stale for ed in r.editors)} |",
@@ -811,6 +828,14 @@ def editor_lines(r: Result) -> list[str]:
         if c.cli_rc:
             lines += ["", "```", c.cli_out[-2000:], "```"]
     return lines
+
+
+def _cited(ed: Editor) -> str:
+    return ", ".join(f"{v:g} (#{seq})" for v, seq in zip(ed.saved, ed.seqs)) or "none"
+
+
+def _values(vs: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in vs) or "none"
 
 
 def _lost(c: StoreCheck | None, ed: Editor) -> str:

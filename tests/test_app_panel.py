@@ -133,6 +133,7 @@ def test_note_valid_invalid_and_stale(store_path, plan):
     at = submit(at, index=_form_index(at, "w_note_text"))
     assert [(e.kind, e.payload["text"], e.author) for e in events(store_path, plan)] == [("note", "已踏勘", "王五")]
     assert at.text_area(key="w_note_text").value == ""
+    assert "Saved (1 change(s) recorded: log #1)" in texts(at, "success")  # its own log entry, cited
     others_write(store_path, plan)  # another editor writes after our form (re)opened
     at.text_area(key="w_note_text").input("后到")
     at = submit(at, index=_form_index(at, "w_note_text"))
@@ -142,6 +143,7 @@ def test_note_valid_invalid_and_stale(store_path, plan):
     assert len(events(store_path, plan)) == 2
     at = submit(at, index=_form_index(at, "w_note_text"))  # save again: on top of what was shown
     assert [e.payload["text"] for e in events(store_path, plan)] == ["已踏勘", "先到", "后到"]
+    assert "Saved (1 change(s) recorded: log #3)" in texts(at, "success")
 
 
 def _form_index(at: AppTest, key: str) -> int:

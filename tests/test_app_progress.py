@@ -130,6 +130,7 @@ def test_a_valid_save_writes_one_action_under_the_editors_name(store_path, plan,
               1: {"next": "设备安装"},
               ms_row: {"ms_status": "in_progress"}})
     assert not at.text_input  # nothing corrects the past: no reason asked
+    assert t("pe_pending", "zh", n=3) in [c.value for c in at.caption]  # typed, not yet saved: said so
     opened_as = editor_key(at)
     save(at)
     assert editor_key(at) != opened_as  # a new editor: edits still held by the browser cannot apply twice
@@ -142,7 +143,9 @@ def test_a_valid_save_writes_one_action_under_the_editors_name(store_path, plan,
     ms = got[(ids[ms_row], "milestone")]
     assert ms["status"] == "in_progress" and ms["month"] == MONTH
     assert len({e.seq for e in evs}) == len(evs) == len(got)
-    assert any(t("pe_saved", "zh", n=len(evs), author="王五") in s.value for s in at.success)
+    numbers = f"#{min(e.seq for e in evs)}–#{max(e.seq for e in evs)}"
+    assert [s.value for s in at.success] == [md_text(t("pe_saved", "zh", n=len(evs), author="王五", events=numbers))]
+    assert not any("尚未保存" in c.value for c in at.caption)  # saved: nothing pending
     # the form reopened on what was written: the grid shows the saved values, the state shows the author
     grid = at.data_editor(key=editor_key(at)).value
     assert grid["invest_total"][0] == 300.5 and grid["text"][0] == "主体完工"
@@ -180,6 +183,14 @@ def test_a_correction_asks_for_a_reason_and_the_store_refuses_without_one(store_
     save(at)
     last = events(store_path, plan)[-1]
     assert (last.author, last.reason, last.payload["invest_total"]) == ("王五", "核减重复计列", 2.1e6)
+    assert [s.value for s in at.success] == [md_text(t("pe_saved", "zh", n=1, author="王五", events="#2"))]
+    # the confirmation stays until the next save, which names its own log entry: never mistaken for it
+    edit(at, {0: {"invest_total": 220}})
+    at.text_input(key=ap.REASON).input("再次核定")
+    at.run()
+    save(at)
+    assert events(store_path, plan)[-1].seq == 3
+    assert [s.value for s in at.success] == [md_text(t("pe_saved", "zh", n=1, author="王五", events="#3"))]
 
 
 def test_a_stale_save_shows_who_changed_what_keeps_the_input_and_saves_on_top(store_path, plan, ids):

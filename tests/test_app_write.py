@@ -38,7 +38,8 @@ def page():
                              action=spec.get("action", auth.EDIT))
         st.session_state["out"] = {"ok": out.ok, "n": len(out.events), "denied": out.denied,
                                    "problems": [p.brief for p in out.problems],
-                                   "stale": [(e.author, e.kind) for e in out.stale], "author": out.author}
+                                   "stale": [(e.author, e.kind) for e in out.stale], "author": out.author,
+                                   "numbers": out.numbers}
 
     st.button("save", key="save", on_click=go)
     st.text(json.dumps(st.session_state.get("out"), ensure_ascii=False))
@@ -83,6 +84,10 @@ def test_laptop_editor_writes_one_action_under_their_name(monkeypatch, store_pat
     _, out = run(monkeypatch, changes, name="王五")
     assert out["ok"] and out["n"] == 2 and out["author"] == "王五"
     assert [(e.author, e.project) for e in events(store_path, plan)] == [("王五", pid), ("王五", other)]
+    assert out["numbers"] == "#1–#2"  # what the confirmation cites: this action's own log entries
+    changes = [{"project": pid, "kind": "note", "payload": {"text": "复核"}, "base": 1}]
+    _, out = run(monkeypatch, changes, name="王五")
+    assert out["ok"] and out["numbers"] == "#3"
 
 
 def test_without_a_name_or_a_store_nothing_is_written(monkeypatch, store_path, plan, pid):

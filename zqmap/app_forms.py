@@ -57,7 +57,7 @@ def commit(ctx: Ctx, form: str, changes: list[Change]) -> app_write.Outcome:
         for (pid, f), b in list(bases.items()):  # the forms of this project saw everything up to our own save
             if pid == ctx.project and b >= first:
                 bases[(pid, f)] = last
-        result = ("success", [t("panel_saved", ctx.lang, n=len(out.events))])
+        result = ("success", [t("panel_saved", ctx.lang, n=len(out.events), events=out.numbers)])
     elif out.denied:
         result = ("error", [out.denied])
     elif out.stale:

@@ -211,7 +211,7 @@ def _record_project(record: str) -> str:
 def _summary(out: app_write.Outcome, form: dict) -> dict:
     """What the next run shows of an :class:`~zqmap.app_write.Outcome` (plain values: session state)."""
     if out.ok:
-        return {"ok": len(out.events), "author": out.author}
+        return {"ok": len(out.events), "author": out.author, "events": out.numbers}
     problems: dict[str, list[str]] = {}
     for record, lines in out.problems_by_record().items():
         problems.setdefault(_record_project(record), []).extend(lines)
@@ -302,7 +302,7 @@ def _marks(last: dict, lang: str) -> dict[str, list[str]]:
 
 def _show_outcome(last: dict, lang: str, location: str, plan: Dataset) -> None:
     if last.get("ok"):
-        st.success(md_text(t("pe_saved", lang, n=last["ok"], author=last["author"])))
+        st.success(md_text(t("pe_saved", lang, n=last["ok"], author=last["author"], events=last["events"])))
     elif last.get("nothing"):
         st.info(t("pe_nothing", lang))
     if last.get("denied"):
@@ -343,6 +343,9 @@ def show(location: str | None, plan: Dataset, ds: Dataset, rows, lang: str) -> N
         st.caption(t("pe_help", lang))
         st.data_editor(frame(form, lang, _marks(last, lang)), key=form["editor"], num_rows="fixed",
                        hide_index=True, column_config=_columns(lang), width="stretch", placeholder="")
+        pending = edited(form, _editor_rows())
+        if pending:  # typed but not saved: said so beside the last save's confirmation, which is about that save
+            st.caption(t("pe_pending", lang, n=len(pending)))
         if needs_reason(form, _editor_rows()) or last.get("reason"):
             st.caption(t("pe_reason_needed", lang))
             st.text_input(t("pe_reason", lang), key=REASON, max_chars=TEXT_MAX)

@@ -42,6 +42,16 @@ class Outcome:
     def ok(self) -> bool:
         return bool(self.events) and not (self.problems or self.stale or self.denied)
 
+    @property
+    def numbers(self) -> str:
+        """The written events' sequence numbers as a user cites them: ``#12``, or ``#12–#14`` for an
+        action of several events (one transaction: consecutive). Each save's confirmation names its own,
+        so a confirmation left on screen is never mistaken for the next save's."""
+        seqs = [e.seq for e in self.events]
+        if not seqs:
+            return ""
+        return f"#{seqs[0]}" if len(seqs) == 1 else f"#{min(seqs)}–#{max(seqs)}"
+
     def rebased(self, bases: dict[str, int]) -> dict[str, int]:
         """``bases`` moved past what :attr:`stale` reports: saving again then writes on top of it."""
         out = dict(bases)
