@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     for app in apps:
         fs = res[app]["filter"]
 
-        def med(k: str) -> float:
+        def med(k: str, fs: list = fs) -> float:
             return run.median([f[k] for f in fs if f.get(k) is not None]) or 0
 
         print(f"{app:12s} map {med('ms'):6.0f}  delta {med('map_delta_ms'):6.0f}  browser {med('client_ms'):6.0f}"

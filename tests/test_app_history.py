@@ -94,7 +94,7 @@ def test_history_lists_newest_first_with_reason_and_reverts_with_a_reason(store_
     at.button(key=ah.BUTTON.format(pid)).click()
     at.run()
     assert len(events(store_path, plan)) == 2
-    assert md_text("a revert needs a reason") in at.error[0].value
+    assert md_text("修改原因：撤销需填写原因") in at.error[0].value  # the store's refusal, said in the page's language
     at.selectbox(key=ah.PICK.format(pid)).set_value(b.id)
     at.text_input(key=ah.REASON.format(pid)).input("重复填报")
     at.button(key=ah.BUTTON.format(pid)).click()

@@ -160,7 +160,7 @@ def test_invalid_input_marks_the_row_and_writes_nothing(store_path, plan, ids):
     save(at)
     assert events(store_path, plan) == []
     marks = problem_column(at)
-    assert "invest_total" in marks[2] and marks[0] == ""
+    assert marks[2] == "累计完成投资：累计 500,000 元小于本月 1,000,000 元" and marks[0] == ""  # in Chinese, in 元
     assert at.error and md_text(ids[2]) in at.error[0].value
     # the input is kept: fixing the row saves both rows at once
     edit(at, {0: {"invest_month": 80}, 2: {"invest_month": 100, "invest_total": 150}})
@@ -177,7 +177,8 @@ def test_a_correction_asks_for_a_reason_and_the_store_refuses_without_one(store_
     assert at.text_input(key=ap.REASON)  # asked before saving
     save(at)
     assert len(events(store_path, plan)) == 1
-    assert "reason" in problem_column(at)[0] and md_text("correction needs a reason") in at.error[0].value
+    assert problem_column(at)[0] == f"修改原因：{MONTH} 已填报累计完成投资；更正需填写修改原因"
+    assert md_text("更正需填写修改原因") in at.error[0].value
     at.text_input(key=ap.REASON).input("核减重复计列")
     at.run()
     save(at)
@@ -223,6 +224,17 @@ def test_english_labels(store_path, plan, monkeypatch):
     at = opened()
     assert at.expander[0].label == "Monthly progress entry"
     assert at.selectbox(key=ap.MONTH).label == t("pe_month", "en")
+
+
+def test_refusals_are_said_in_the_pages_language(store_path, plan, ids, monkeypatch):
+    """The store's refusal in English for an English page (its field named as the store names it)."""
+    monkeypatch.setenv("ZQMAP_TEST_LANG", "en")
+    at = opened()
+    edit(at, {2: {"invest_month": 100, "invest_total": 50}})
+    save(at)
+    assert events(store_path, plan) == []
+    assert problem_column(at)[2] == "invest_total: 累计 500,000 is less than this month's 1,000,000"
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in at.error[0].value.replace("累计", ""))  # no Chinese besides the term
 
 
 # --------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def commit(ctx: Ctx, form: str, changes: list[Change]) -> app_write.Outcome:
         result = ("warning", [md_text(t("panel_stale", ctx.lang))]
                   + [describe_event(e, ctx.lang) for e in out.stale] + [md_text(t("panel_stale_again", ctx.lang))])
     elif out.problems:
-        result = ("error", [md_text(t("panel_not_saved", ctx.lang))] + [md_text(p.brief) for p in out.problems])
+        result = ("error", [md_text(t("panel_not_saved", ctx.lang))] + [md_text(p.brief_in(ctx.lang)) for p in out.problems])
     else:
         result = ("info", [md_text(t("panel_nothing_changed", ctx.lang))])
     st.session_state.setdefault(OUTCOMES, {})[form] = result

@@ -119,7 +119,7 @@ def _revert(location: str, plan: Dataset, project: str, base: int, lang: str) ->
                          action=auth.REVERT)
     st.session_state[OUT.format(project)] = {
         "ok": out.ok, "author": out.author, "denied": out.denied,
-        "problems": [p.brief for p in out.problems],
+        "problems": [p.brief_in(lang) for p in out.problems],
         "stale": [f"{e.author}, {when(e.at)}: {t('hist_kind_' + e.kind, lang)}" for e in out.stale]}
     if out.ok:
         st.session_state.pop(REASON.format(project), None)

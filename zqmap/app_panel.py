@@ -131,7 +131,7 @@ def save_fields(ctx: Ctx) -> None:
             value = round(float(value) * WAN, 2)
         changes.append(Change(ctx.project, "field", {"field": name, "value": value}, _text("w_f_reason") or "", b))
     # the store names the payload's "value": say which field it is (the store checks them all again on saving)
-    found = [f"{FIELD_LABELS[c.payload['field']]}: {p.message}" for c in changes
+    found = [f"{FIELD_LABELS[c.payload['field']]}: {p.text(ctx.lang)}" for c in changes
              for p in check(ctx.plan, {}, "field", c.payload, reason=c.reason, project=ctx.project)]
     if found:
         return refuse("fields", "\n".join([t("panel_not_saved", ctx.lang), *found]))

@@ -190,7 +190,7 @@ def _save(location: str, plan: Dataset, lang: str) -> None:
         st.session_state[OUTCOME] = {"nothing": True}
         return
     out = app_write.save(location, plan, changes, lang, action=auth.EDIT)
-    st.session_state[OUTCOME] = _summary(out, form)
+    st.session_state[OUTCOME] = _summary(out, form, lang)
     if out.ok:  # the next run opens the form again on what was just written (a new editor key)
         st.session_state.pop(FORM, None)
         st.session_state.pop(REASON, None)
@@ -208,19 +208,19 @@ def _record_project(record: str) -> str:
     return record.split()[-1] if record else "-"
 
 
-def _summary(out: app_write.Outcome, form: dict) -> dict:
+def _summary(out: app_write.Outcome, form: dict, lang: str) -> dict:
     """What the next run shows of an :class:`~zqmap.app_write.Outcome` (plain values: session state)."""
     if out.ok:
         return {"ok": len(out.events), "author": out.author, "events": out.numbers}
     problems: dict[str, list[str]] = {}
-    for record, lines in out.problems_by_record().items():
+    for record, lines in out.problems_by_record(lang).items():
         problems.setdefault(_record_project(record), []).extend(lines)
     summary: dict[str, Any] = {"denied": out.denied, "problems": {} if out.stale else problems}
     if out.stale:
         summary["stale"] = [{"project": e.project, "kind": e.kind, "author": e.author, "at": e.at,
                              "payload": e.payload} for e in out.stale]
         summary["rebased"] = out.rebased(form["bases"])
-    if any(line.startswith("reason:") for lines in problems.values() for line in lines):
+    if out.needs_reason and not out.stale:
         summary["reason"] = True
     return summary
 

@@ -59,12 +59,17 @@ class Outcome:
             out[ev.project] = max(out.get(ev.project, 0), ev.seq)
         return out
 
-    def problems_by_record(self) -> dict[str, list[str]]:
-        """Problem lines by record (a project id, ``-`` for the envelope), for marking rows."""
+    def problems_by_record(self, lang: str) -> dict[str, list[str]]:
+        """Problem lines in ``lang`` by record (a project id, ``-`` for the envelope), for marking rows."""
         out: dict[str, list[str]] = {}
         for p in self.problems:
-            out.setdefault(p.record, []).append(p.brief)
+            out.setdefault(p.record, []).append(p.brief_in(lang))
         return out
+
+    @property
+    def needs_reason(self) -> bool:
+        """The store refused for want of a reason (a correction): the form asks for one."""
+        return any(p.field == "reason" for p in self.problems)
 
 
 def base_of(ds: Dataset, project: str) -> int:

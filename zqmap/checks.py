@@ -18,10 +18,13 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as _field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from zqmap.i18n import render
 
 COUNTY_NAME_LIMIT = 60
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -42,7 +45,20 @@ class Problem:
     line: int
     record: str
     field: str
-    message: str
+    message: str  # in English (the command line's language)
+    # The message's i18n key and arguments, when it has one (:meth:`text` says it in either language).
+    key: str = _field(default="", compare=False, repr=False)
+    args: tuple = _field(default=(), compare=False, repr=False)
+
+    @classmethod
+    def said(cls, file: str, line: int, record: str, fld: str, key: str, **args: Any) -> Problem:
+        """A problem whose message is the i18n string ``key`` (English kept as :attr:`message`)."""
+        pairs = tuple(args.items())
+        return cls(file, line, record, fld, render(key, "en", pairs), key, pairs)
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` (English for a problem with no i18n key)."""
+        return _one_line(render(self.key, lang, self.args), 400) if self.key else self.message
 
     def __post_init__(self) -> None:
         # One problem, one line: whatever text came from the data (keys, YAML
@@ -156,13 +172,19 @@ class _Checker:
             return self.rec.key_lines[key]
         return self.rec.line
 
-    def add(self, fld: str, message: str, line: int | None = None) -> None:
+    def add(self, fld: str, message: str, line: int | None = None, *, key: str = "", args: tuple = ()) -> None:
         name = f"{self.prefix}.{fld}" if self.prefix else fld
-        self.problems.append(Problem(self.label, line if line is not None else self.line(fld), self.record, name, message))
+        self.problems.append(Problem(self.label, line if line is not None else self.line(fld), self.record, name,
+                                     message, key, args))
         checker: _Checker | None = self
         while checker is not None:
             checker.count += 1
             checker = checker.parent
+
+    def say(self, fld: str, key: str, line: int | None = None, **args: Any) -> None:
+        """:meth:`add` the i18n string ``key`` (see :meth:`Problem.said`)."""
+        pairs = tuple(args.items())
+        self.add(fld, render(key, "en", pairs), line, key=key, args=pairs)
 
     def common(self, allowed: set[str], required: Iterable[str]) -> None:
         for key, line in self.rec.duplicates:
@@ -192,16 +214,16 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.add(key, f"must be text, not {_type_name(value)}")
+            self.say(key, "rf_not_text", type=_type_name(value))
             return None
         if required and not value.strip():
-            self.add(key, "must not be empty")
+            self.say(key, "rf_empty")
             return None
         if len(value) > limit:
-            self.add(key, f"is {len(value)} characters long; the limit is {limit}")
+            self.say(key, "rf_too_long", n=len(value), limit=limit)
             return None
         if BAD_CHARS_RE.search(value):
-            self.add(key, "contains control or bidirectional-override characters")
+            self.say(key, "rf_bad_chars")
             return None
         return value
 
@@ -211,7 +233,7 @@ class _Checker:
             return None
         allowed = list(allowed)
         if not isinstance(value, str) or value not in allowed:
-            self.add(key, f"{_show(value)} is not one of: {', '.join(allowed)}")
+            self.say(key, "rf_not_one_of", value=_show(value), allowed=tuple(allowed))
             return None
         return value
 
@@ -220,14 +242,16 @@ class _Checker:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.add(key, f"must be a number, not {_type_name(value)}")
+            self.say(key, "rf_not_number", type=_type_name(value))
             return None
         if not math.isfinite(value):
-            self.add(key, f"must be a finite number, not {value}")
+            self.say(key, "rf_not_finite", value=value)
             return None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            self.add(key, f"{value} is outside the range {lo} to {hi}" if hi is not None
-                     else f"{value} is below the minimum {lo}")
+            if hi is not None:
+                self.say(key, "rf_out_of_range", value=value, lo=lo, hi=hi)
+            else:
+                self.say(key, "rf_below_min", value=value, lo=lo)
             return None
         return float(value)
 

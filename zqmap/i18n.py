@@ -384,7 +384,98 @@ STRINGS: dict[str, tuple[str, str]] = {
     "link_copy_failed": ("无法自动复制，请手动复制：", "Could not copy; copy it by hand:"),
     "detail_field": ("项目信息", "Field"),
     "detail_value": ("内容", "Value"),
+    # -- the store's refusals (zqmap.store.events, zqmap.checks): {args} from the Problem; a tuple
+    #    argument is a list of terms, each named in the language (TERMS) --
+    "rf_required": ("必填", "required"),
+    "rf_not_text": ("必须是文字，不能是 {type}", "must be text, not {type}"),
+    "rf_empty": ("不能为空", "must not be empty"),
+    "rf_too_long": ("共 {n} 字，超过上限 {limit} 字", "is {n} characters long; the limit is {limit}"),
+    "rf_bad_chars": ("含有控制字符或双向覆盖字符", "contains control or bidirectional-override characters"),
+    "rf_not_one_of": ("{value} 不是可选值（{allowed}）之一", "{value} is not one of: {allowed}"),
+    "rf_not_number": ("必须是数字，不能是 {type}", "must be a number, not {type}"),
+    "rf_not_finite": ("必须是有限数值，不能是 {value}", "must be a finite number, not {value}"),
+    "rf_out_of_range": ("{value} 超出范围 {lo} 至 {hi}", "{value} is outside the range {lo} to {hi}"),
+    "rf_below_min": ("{value} 小于下限 {lo}", "{value} is below the minimum {lo}"),
+    "rf_unknown_field": ("不是{kind}记录的字段（可用：{allowed}）", "unknown field for a {kind} event (allowed: {allowed})"),
+    "rf_not_month": ("{value} 不是 YYYY-MM 格式的月份（01–12）", "{value} is not a month YYYY-MM (01-12)"),
+    "rf_outside_window": ("{value} 不在计划期 {a} 至 {b} 之内", "{value} is outside the plan's window {a} to {b}"),
+    "rf_not_amount": ("必须是以元计的数字，不能是 {type}", "must be a number of CNY, not {type}"),
+    "rf_negative": ("{amount} 元是负数", "{amount} is negative"),
+    "rf_too_much": ("{amount} 元超过上限 {limit} 元：请检查单位（元，而不是万元）",
+                    "{amount} CNY is more than {limit}: check the unit (元, not 万元)"),
+    "rf_not_wgs84": ("{value} 不是 WGS84 坐标（绝对值不超过 {lim}）", "{value} is not a WGS84 coordinate (within ±{lim})"),
+    "rf_progress_empty": ("进度记录至少要填 {fields} 之一", "a progress report needs at least one of {fields}"),
+    "rf_total_below_month": ("累计 {total} 元小于本月 {month} 元", "累计 {total} is less than this month's {month}"),
+    "rf_total_below_earlier": ("累计 {total} 元小于 {prev} 已报的 {earlier} 元；请填写修改原因（或撤销那条记录）",
+                               "累计 {total} is less than {earlier} reported for {prev}; give a reason (or revert that report)"),
+    "rf_total_above_later": ("累计 {total} 元大于 {next} 已报的 {later} 元；请填写修改原因",
+                             "累计 {total} is more than {later} reported for {next}; give a reason"),
+    "rf_correction": ("{month} 已填报{fields}；更正需填写修改原因", "{month} already has {fields}; a correction needs a reason"),
+    "rf_past_month": ("{month} 早于最近一次填报（{latest}）；修改以往月份需填写修改原因",
+                      "{month} is before the latest report ({latest}); a change to a past month needs a reason"),
+    "rf_done_month": ("状态为已完成时必填（实际完成月份）", "required when status is done (the actual month)"),
+    "rf_not_started_month": ("未开始的节点没有实际月份", "a milestone not started has no actual month"),
+    "rf_no_planned": ("计划中没有 {planned} 的{kind}节点（计划有：{months}）", "the plan has no {kind} milestone in {planned} (it has: {months})"),
+    "rf_no_planned_new": ("计划中没有 {planned} 的{kind}节点（新增节点不填计划月份）",
+                          "the plan has no {kind} milestone in {planned} (leave it out for a new milestone)"),
+    "rf_planned_which": ("计划中有 {n} 个{kind}节点（{months}），请指明是哪一个", "the plan has {n} {kind} milestones ({months}); say which"),
+    "rf_milestone_final": ("该节点已是“{status}”；修改需填写原因", "the milestone is already {status}; changing it needs a reason"),
+    "rf_outside_county": ("点（{lon}, {lat}）在县界之外", "point ({lon}, {lat}) lies outside the county polygon"),
+    "rf_move_reason": ("移动位置需填写原因", "a move needs a reason"),
+    "rf_problem_given": ("新问题的编号由系统生成，请不要填写", "an opened problem gets its id from the store; leave it out"),
+    "rf_problem_new_status": ("新登记的问题为待解决；状态请在更新或销号时修改", "a new problem is open; set it with update or close"),
+    "rf_problem_id": ("必填（登记问题时给出的编号）", "required (the id printed when it was opened)"),
+    "rf_problem_unknown": ("{value} 不是本项目的问题", "{value} is not a problem of this project"),
+    "rf_problem_closed": ("{pid} 已于 {month} 销号；请另行登记新问题", "{pid} was closed (销号) in {month}; open a new one"),
+    "rf_update_month": ("更新不填月份（销号时填销号月份）", "an update has no month (close gives the 销号 month)"),
+    "rf_close_status": ("销号即把状态设为已销号", "closing sets the status to closed"),
+    "rf_update_empty": ("更新至少要填 {fields} 之一", "an update needs at least one of {fields}"),
+    "rf_no_data": ("附件需要文件内容", "an attachment needs the file's content"),
+    "rf_not_bytes": ("必须是文件内容（字节），不能是 {type}", "must be bytes, not {type}"),
+    "rf_too_big": ("共 {n} 字节，超过上限 {limit}（5 MB）", "is {n} bytes; the limit is {limit} (5 MB)"),
+    "rf_empty_file": ("文件为空", "is empty"),
+    "rf_not_image": ("不是 JPEG 或 PNG 图片（按内容检查，而非文件名）", "is not a JPEG or PNG image (content checked, not the name)"),
+    "rf_image_mismatch": ("开头像 {fmt}，实际是 {found}", "starts like a {fmt} but is a {found}"),
+    "rf_image_unreadable": ("不是可读的 {fmt} 图片（{why}）", "is not a readable {fmt} image ({why})"),
+    "rf_not_event": ("{value} 不是记录编号（ev- 加 12 位十六进制数）", "{value} is not an event id (ev- and 12 hex digits)"),
+    "rf_revert_reason": ("撤销需填写原因", "a revert needs a reason"),
+    "rf_no_event": ("本项目没有记录 {target}", "no event {target} for this project"),
+    "rf_revert_revert": ("{target} 本身是一次撤销；请重新填报该修改", "{target} is itself a revert; record the change again instead"),
+    "rf_reverted": ("{target} 已被撤销", "{target} is already reverted"),
 }
+
+# Field names and values a refusal names, in Chinese (English: the name itself).
+TERMS: dict[str, str] = {
+    "month": "月份", "invest_month": "本月完成投资", "invest_total": "累计完成投资", "text": "内容", "next": "下步计划",
+    "reason": "修改原因", "status": "状态", "planned": "计划月份", "kind": "节点类型", "note": "备注",
+    "lon": "经度", "lat": "纬度", "precision": "位置精度", "source": "位置来源", "action": "操作",
+    "problem": "问题编号", "owner": "责任人", "needed_from": "需协调事项", "field": "字段", "value": "值",
+    "name": "文件名", "caption": "说明", "data": "附件", "event": "记录", "payload": "内容", "author": "填报人",
+    "responsible_unit": "责任单位", "leader": "包联领导", "level": "级别", "type": "类型", "annual_plan_cny": "年度计划投资",
+    "not_started": "未开始", "in_progress": "进行中", "done": "已完成", "cancelled": "已取消",
+    "open": "待解决", "closed": "已销号",
+    "sign": "签约", "start": "开工", "complete": "建成", "operational": "投产/运营", "other": "其他节点",
+    "progress": "进度", "milestone": "节点", "move": "位置", "attachment": "附件", "revert": "撤销",
+}
+
+
+def term(name: str, lang: str = DEFAULT_LANG) -> str:
+    """A field name or value as a refusal names it: Chinese from :data:`TERMS`, else the name itself."""
+    return TERMS.get(name, name) if lang != "en" else name
+
+
+def render(key: str, lang: str, args: tuple[tuple[str, object], ...] = ()) -> str:
+    """:func:`t` for a refusal's ``(name, value)`` arguments; a tuple value is a list of terms
+    (:func:`term`), joined as the language joins them.
+
+    >>> render("rf_correction", "zh", (("month", "2024-06"), ("fields", ("invest_month", "text"))))
+    '2024-06 已填报本月完成投资、内容；更正需填写修改原因'
+    >>> render("rf_correction", "en", (("month", "2024-06"), ("fields", ("invest_month", "text"))))
+    '2024-06 already has invest_month, text; a correction needs a reason'
+    """
+    sep = ", " if lang == "en" else "、"
+    kwargs = {k: sep.join(term(str(x), lang) for x in v) if isinstance(v, tuple) else v for k, v in args}
+    return t(key, lang, **kwargs)
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **kwargs: object) -> str:

@@ -32,6 +32,7 @@ import shapely
 from shapely.geometry import Point
 
 from zqmap.checks import MAX_TEXT, _Checker, _LineDict, valid_month
+from zqmap.i18n import render, term
 from zqmap.register import Dataset
 from zqmap.register import Problem as _Problem
 from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY
@@ -53,6 +54,7 @@ PROBLEM_STATUSES = ("open", "in_progress", "closed")
 PROJECT_LEVELS = ("province", "city", "county")  # 省/市/县重点
 PROJECT_TYPES = ("new", "continued", "preparatory")  # 新开工/续建/前期
 FIELDS = ("responsible_unit", "leader", "level", "type", "annual_plan_cny")
+Reason = tuple[str, dict] | tuple[()]  # (i18n key, its arguments) of what needs a reason, or (): nothing
 IMAGE_TYPES = {b"\xff\xd8\xff": ("image/jpeg", "JPEG"), b"\x89PNG\r\n\x1a\n": ("image/png", "PNG")}
 
 PAYLOAD_KEYS: dict[str, tuple[set[str], tuple[str, ...]]] = {
@@ -75,9 +77,24 @@ class Problem(_Problem):
     def brief(self) -> str:
         return f"{self.field}: {self.message}"
 
+    def brief_in(self, lang: str) -> str:
+        """:attr:`brief` in ``lang``: the field's name and the message (English: :attr:`brief` itself).
 
-def refusal(record: str, fld: str, message: str) -> Problem:
-    return Problem("event", 0, record or "-", fld, message)
+        >>> refused("p", "invest_month", "rf_negative", amount="-5").brief_in("zh")
+        '本月完成投资：-5 元是负数'
+        """
+        if lang == "en":
+            return self.brief
+        return f"{term(self.field, lang)}：{self.text(lang)}"
+
+
+def refusal(record: str, fld: str, message: str, key: str = "", args: tuple = ()) -> Problem:
+    return Problem("event", 0, record or "-", fld, message, key, args)
+
+
+def refused(record: str, fld: str, key: str, **args: Any) -> Problem:
+    """A refusal whose message is the i18n string ``key`` (:meth:`Problem.said`)."""
+    return Problem.said("event", 0, record or "-", fld, key, **args)
 
 
 @dataclass(frozen=True)
@@ -164,8 +181,8 @@ class _Payload(_Checker):
         super().__init__("event", rec, record, problems)
         self.p = payload
 
-    def add(self, fld: str, message: str, line: int | None = None) -> None:
-        self.problems.append(refusal(self.record, fld, message))
+    def add(self, fld: str, message: str, line: int | None = None, *, key: str = "", args: tuple = ()) -> None:
+        self.problems.append(refusal(self.record, fld, message, key, args))
         self.count += 1
 
     def text(self, key: str, required: bool = False, limit: int = MAX_PAYLOAD_TEXT) -> str | None:
@@ -173,7 +190,7 @@ class _Payload(_Checker):
         value = self.p.get(key)
         if value is None:
             if required:
-                self.add(key, "required")
+                self.say(key, "rf_required")
             return None
         return super().text(key, limit, required=True)
 
@@ -181,13 +198,13 @@ class _Payload(_Checker):
         value = self.p.get(key)
         if value is None:
             if required:
-                self.add(key, "required")
+                self.say(key, "rf_required")
             return None
         if not isinstance(value, str) or not valid_month(value):
-            self.add(key, f"{_show(value)} is not a month YYYY-MM (01-12)")
+            self.say(key, "rf_not_month", value=_show(value))
             return None
         if not window[0] <= value <= window[1]:
-            self.add(key, f"{value} is outside the plan's window {window[0]} to {window[1]}")
+            self.say(key, "rf_outside_window", value=value, a=window[0], b=window[1])
             return None
         return value
 
@@ -196,28 +213,28 @@ class _Payload(_Checker):
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.add(key, f"must be a number of CNY, not {_type(value)}")
+            self.say(key, "rf_not_amount", type=_type(value))
             return None
         if isinstance(value, int) and abs(value) > MAX_AMOUNT:
             value = (math.inf if value > 0 else -math.inf) if abs(value) > 1e308 else float(value)
         if not math.isfinite(value):
-            self.add(key, f"must be a finite number, not {value}")
+            self.say(key, "rf_not_finite", value=value)
             return None
         if value < 0:
-            self.add(key, f"{amt(value)} is negative")
+            self.say(key, "rf_negative", amount=amt(value))
             return None
         if value > MAX_AMOUNT:
-            self.add(key, f"{amt(value)} CNY is more than {amt(MAX_AMOUNT)}: check the unit (元, not 万元)")
+            self.say(key, "rf_too_much", amount=amt(value), limit=amt(MAX_AMOUNT))
             return None
         return float(value)
 
     def coord(self, key: str, lim: float) -> float | None:
         value = self.p.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.add(key, f"must be a number, not {_type(value)}")
+            self.say(key, "rf_not_number", type=_type(value))
             return None
         if abs(value) > lim or not math.isfinite(value):
-            self.add(key, f"{_show(value)} is not a WGS84 coordinate (within ±{lim:g})")
+            self.say(key, "rf_not_wgs84", value=_show(value), lim=f"{lim:g}")
             return None
         return float(value)
 
@@ -239,10 +256,16 @@ def _show(value: Any) -> str:
 
 
 def sniff_image(data: bytes) -> tuple[str | None, str]:
-    """``(mime, "")`` for a JPEG or PNG that decodes; ``(None, why)`` otherwise."""
+    """``(mime, "")`` for a JPEG or PNG that decodes; ``(None, why)`` otherwise (in English)."""
+    mime, why = _sniff(data)
+    return mime, render(why[0], "en", tuple(why[1].items())) if why else ""
+
+
+def _sniff(data: bytes) -> tuple[str | None, Reason]:
+    """:func:`sniff_image` with the reason as (i18n key, arguments)."""
     found = [kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)]
     if not found:
-        return None, "is not a JPEG or PNG image (content checked, not the name)"
+        return None, ("rf_not_image", {})
     mime, fmt = found[0]
     from PIL import Image, UnidentifiedImageError
 
@@ -251,12 +274,12 @@ def sniff_image(data: bytes) -> tuple[str | None, str]:
 
         with Image.open(io.BytesIO(data)) as im:
             if im.format != fmt:
-                return None, f"starts like a {fmt} but is a {im.format}"
+                return None, ("rf_image_mismatch", {"fmt": fmt, "found": im.format})
             im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error,
             Image.DecompressionBombError) as exc:
-        return None, f"is not a readable {fmt} image ({type(exc).__name__})"
-    return mime, ""
+        return None, ("rf_image_unreadable", {"fmt": fmt, "why": type(exc).__name__})
+    return mime, ()
 
 
 def check(ds: Dataset, state: dict, kind: str, payload: Any, *, reason: str, project: str = "",
@@ -276,16 +299,16 @@ def check(ds: Dataset, state: dict, kind: str, payload: Any, *, reason: str, pro
     c = _Payload(project, payload, problems)
     for key in payload:
         if not isinstance(key, str) or key not in allowed or (key in ("old", "sha256", "mime", "bytes")):
-            c.add(_show(key) if not isinstance(key, str) else key,
-                  f"unknown field for a {kind} event (allowed: {', '.join(sorted(allowed - {'old', 'sha256', 'mime', 'bytes'}))})")
+            c.say(_show(key) if not isinstance(key, str) else key, "rf_unknown_field", kind=(kind,),
+                  allowed=tuple(sorted(allowed - {"old", "sha256", "mime", "bytes"})))
     for key in required:
         if payload.get(key) is None:
-            c.add(key, "required")
+            c.say(key, "rf_required")
     if problems:
         return problems
-    needs_reason = _CHECKS[kind](ds, state, c, data, lookup)
+    needs_reason = _CHECKS[kind](ds, state, c, data, lookup)  # () or (i18n key, arguments)
     if needs_reason and not (isinstance(reason, str) and reason.strip()):
-        c.add("reason", needs_reason)
+        c.say("reason", needs_reason[0], **needs_reason[1])
     return problems
 
 
@@ -297,35 +320,35 @@ def check_reason(record: str, reason: Any) -> list[Problem]:
     return problems
 
 
-def _progress(ds, state, c: _Payload, data, lookup) -> str:
+def _progress(ds, state, c: _Payload, data, lookup) -> Reason:
     month = c.month("month", report_window(ds), required=True)
     inv_m = c.amount("invest_month")
     inv_t = c.amount("invest_total")
     c.text("text")
     c.text("next")
     if not any(c.p.get(k) is not None for k in PROGRESS_FIELDS):
-        c.add("payload", "a progress report needs at least one of invest_month, invest_total, text, next")
+        c.say("payload", "rf_progress_empty", fields=PROGRESS_FIELDS)
     if inv_m is not None and inv_t is not None and inv_t < inv_m:
-        c.add("invest_total", f"累计 {amt(inv_t)} is less than this month's {amt(inv_m)}")
+        c.say("invest_total", "rf_total_below_month", total=amt(inv_t), month=amt(inv_m))
     if month is None:
-        return ""
+        return ()
     reports = state.get("progress", {})
     earlier = [m for m in reports if m < month and reports[m].get("invest_total") is not None]
     if inv_t is not None and earlier:
         prev = max(earlier)
         if inv_t < reports[prev]["invest_total"]:
-            return (f"累计 {amt(inv_t)} is less than {amt(reports[prev]['invest_total'])} reported for {prev}; "
-                    "give a reason (or revert that report)")
+            return "rf_total_below_earlier", {"total": amt(inv_t), "earlier": amt(reports[prev]["invest_total"]),
+                                              "prev": prev}
     later = [m for m in reports if m > month and reports[m].get("invest_total") is not None]
     if inv_t is not None and later and inv_t > reports[min(later)]["invest_total"]:
         nxt = min(later)
-        return f"累计 {amt(inv_t)} is more than {amt(reports[nxt]['invest_total'])} reported for {nxt}; give a reason"
+        return "rf_total_above_later", {"total": amt(inv_t), "later": amt(reports[nxt]["invest_total"]), "next": nxt}
     overwritten = [k for k in PROGRESS_FIELDS if c.p.get(k) is not None and reports.get(month, {}).get(k) is not None]
     if overwritten:  # adding a field the month's report lacks is not a correction; changing one is
-        return f"{month} already has {', '.join(overwritten)}; a correction needs a reason"
+        return "rf_correction", {"month": month, "fields": tuple(overwritten)}
     if reports and month < max(reports):
-        return f"{month} is before the latest report ({max(reports)}); a change to a past month needs a reason"
-    return ""
+        return "rf_past_month", {"month": month, "latest": max(reports)}
+    return ()
 
 
 def planned_milestones(ds: Dataset, project: str, kind: str) -> list[str]:
@@ -339,7 +362,7 @@ def milestone_key(kind: str, planned: str | None) -> str:
     return f"{kind}@{planned or 'new'}"
 
 
-def _milestone(ds, state, c: _Payload, data, lookup) -> str:
+def _milestone(ds, state, c: _Payload, data, lookup) -> Reason:
     kind = c.choice("kind", MILESTONE_KINDS)
     status = c.choice("status", MILESTONE_STATUSES)
     window = report_window(ds)
@@ -347,32 +370,34 @@ def _milestone(ds, state, c: _Payload, data, lookup) -> str:
     month = c.month("month", window)
     c.text("note")
     if status == "done" and c.p.get("month") is None:
-        c.add("month", "required when status is done (the actual month)")
+        c.say("month", "rf_done_month")
     if status == "not_started" and c.p.get("month") is not None:
-        c.add("month", "a milestone not started has no actual month")
+        c.say("month", "rf_not_started_month")
     if kind is None:
-        return ""
+        return ()
     months = planned_milestones(ds, c.record, kind)
     if planned is not None and planned not in months:
-        c.add("planned", f"the plan has no {kind} milestone in {planned}"
-              + (f" (it has: {', '.join(months)})" if months else " (leave it out for a new milestone)"))
+        if months:
+            c.say("planned", "rf_no_planned", kind=(kind,), planned=planned, months=tuple(months))
+        else:
+            c.say("planned", "rf_no_planned_new", kind=(kind,), planned=planned)
     elif planned is None and len(months) > 1:
-        c.add("planned", f"the plan has {len(months)} {kind} milestones ({', '.join(months)}); say which")
+        c.say("planned", "rf_planned_which", n=len(months), kind=(kind,), months=tuple(months))
     key = milestone_key(kind, planned if planned is not None else (months[0] if months else None))
     old = state.get("milestones", {}).get(key)
     if old and old.get("status") in ("done", "cancelled") and (old.get("status"), old.get("month")) != (status, month):
-        return f"the milestone is already {old['status']}; changing it needs a reason"
-    return ""
+        return "rf_milestone_final", {"status": (old["status"],)}
+    return ()
 
 
-def _move(ds, state, c: _Payload, data, lookup) -> str:
+def _move(ds, state, c: _Payload, data, lookup) -> Reason:
     lon = c.coord("lon", 180)
     lat = c.coord("lat", 90)
     c.choice("precision", PRECISION_BY_KEY)
     c.text("source", required=True)
     if lon is not None and lat is not None and not _covers(ds, Point(lon, lat)):
-        c.add("lon", f"point ({lon}, {lat}) lies outside the county polygon")
-    return "a move needs a reason"
+        c.say("lon", "rf_outside_county", lon=lon, lat=lat)
+    return "rf_move_reason", {}
 
 
 def _covers(ds: Dataset, point: Point) -> bool:
@@ -384,7 +409,7 @@ def _covers(ds: Dataset, point: Point) -> bool:
     return county.covers(point)
 
 
-def _problem(ds, state, c: _Payload, data, lookup) -> str:
+def _problem(ds, state, c: _Payload, data, lookup) -> Reason:
     action = c.choice("action", PROBLEM_ACTIONS)
     c.text("text", required=action == "open")
     c.text("owner")
@@ -392,34 +417,34 @@ def _problem(ds, state, c: _Payload, data, lookup) -> str:
     status = c.choice("status", PROBLEM_STATUSES[:2])
     month = c.month("month", report_window(ds), required=action == "close")
     if action is None:
-        return ""
+        return ()
     problems = state.get("problems", {})
     pid = c.p.get("problem")
     if action == "open":
         if pid is not None:
-            c.add("problem", "an opened problem gets its id from the store; leave it out")
+            c.say("problem", "rf_problem_given")
         if status is not None:
-            c.add("status", "a new problem is open; set it with update or close")
-        return ""
+            c.say("status", "rf_problem_new_status")
+        return ()
     if pid is None:
-        c.add("problem", "required (the id printed when it was opened)")
-        return ""
+        c.say("problem", "rf_problem_id")
+        return ()
     if not isinstance(pid, str) or pid not in problems:
-        c.add("problem", f"{_show(pid)} is not a problem of this project")
-        return ""
+        c.say("problem", "rf_problem_unknown", value=_show(pid))
+        return ()
     if problems[pid]["status"] == "closed":
-        c.add("problem", f"{pid} was closed (销号) in {problems[pid].get('closed')}; open a new one")
-        return ""
+        c.say("problem", "rf_problem_closed", pid=pid, month=problems[pid].get("closed"))
+        return ()
     if action == "update" and month is not None:
-        c.add("month", "an update has no month (close gives the 销号 month)")
+        c.say("month", "rf_update_month")
     if action == "close" and status is not None:
-        c.add("status", "closing sets the status to closed")
+        c.say("status", "rf_close_status")
     if action == "update" and not any(c.p.get(k) is not None for k in ("text", "owner", "needed_from", "status")):
-        c.add("payload", "an update needs at least one of text, owner, needed_from, status")
-    return ""
+        c.say("payload", "rf_update_empty", fields=("text", "owner", "needed_from", "status"))
+    return ()
 
 
-def _field(ds, state, c: _Payload, data, lookup) -> str:
+def _field(ds, state, c: _Payload, data, lookup) -> Reason:
     name = c.choice("field", FIELDS)
     if name in ("responsible_unit", "leader"):
         c.text("value", limit=MAX_TEXT["name"])
@@ -429,45 +454,45 @@ def _field(ds, state, c: _Payload, data, lookup) -> str:
         c.choice("value", PROJECT_TYPES)
     elif name == "annual_plan_cny":
         c.amount("value")
-    return ""
+    return ()
 
 
-def _attachment(ds, state, c: _Payload, data, lookup) -> str:
+def _attachment(ds, state, c: _Payload, data, lookup) -> Reason:
     c.text("name", required=True, limit=MAX_TEXT["name"])
     c.text("caption")
     if data is None:
-        c.add("data", "an attachment needs the file's content")
+        c.say("data", "rf_no_data")
     elif not isinstance(data, bytes):
-        c.add("data", f"must be bytes, not {_type(data)}")
+        c.say("data", "rf_not_bytes", type=_type(data))
     elif len(data) > MAX_ATTACHMENT_BYTES:
-        c.add("data", f"is {len(data)} bytes; the limit is {MAX_ATTACHMENT_BYTES} (5 MB)")
+        c.say("data", "rf_too_big", n=len(data), limit=MAX_ATTACHMENT_BYTES)
     elif not data:
-        c.add("data", "is empty")
+        c.say("data", "rf_empty_file")
     else:
-        mime, why = sniff_image(data)
+        mime, why = _sniff(data)
         if mime is None:
-            c.add("data", why)
-    return ""
+            c.say("data", why[0], **why[1])
+    return ()
 
 
-def _note(ds, state, c: _Payload, data, lookup) -> str:
+def _note(ds, state, c: _Payload, data, lookup) -> Reason:
     c.text("text", required=True)
-    return ""
+    return ()
 
 
-def _revert(ds, state, c: _Payload, data, lookup) -> str:
+def _revert(ds, state, c: _Payload, data, lookup) -> Reason:
     target = c.p.get("event")
     if not isinstance(target, str) or not EVENT_ID_RE.match(target):
-        c.add("event", f"{_show(target)} is not an event id (ev- and 12 hex digits)")
-        return "a revert needs a reason"
+        c.say("event", "rf_not_event", value=_show(target))
+        return "rf_revert_reason", {}
     ev = lookup(target) if lookup else None
     if ev is None or ev.project != c.record:
-        c.add("event", f"no event {target} for this project")
+        c.say("event", "rf_no_event", target=target)
     elif ev.kind == "revert":
-        c.add("event", f"{target} is itself a revert; record the change again instead")
+        c.say("event", "rf_revert_revert", target=target)
     elif target in state.get("reverted", ()):
-        c.add("event", f"{target} is already reverted")
-    return "a revert needs a reason"
+        c.say("event", "rf_reverted", target=target)
+    return "rf_revert_reason", {}
 
 
 _CHECKS = {"progress": _progress, "milestone": _milestone, "move": _move, "problem": _problem,
