@@ -186,6 +186,28 @@ def test_milestone_valid_invalid_and_stale(store_path, plan):
     assert len(events(store_path, plan)) == 2
 
 
+def test_a_milestone_not_in_the_plan_is_added_once_per_kind(store_path, plan):
+    at = editor()
+    entries = list(plan.projects.set_index("id").loc[P, "milestones"])
+    planned_kinds = {m["kind"] for m in entries}
+    labels = list(at.selectbox(key="w_ms_pick").options)  # AppTest lists the shown labels
+    adds = [x for x in labels if x.startswith("Add a milestone not in the plan: ")]
+    assert planned_kinds == {"operational"}  # the plan names one milestone: the other four kinds may be added
+    assert adds == [f"Add a milestone not in the plan: {k}"
+                    for k in ("signing", "start of works", "completion", "other milestone")]
+    i = _form_index(at, "w_ms_status")
+    at.selectbox(key="w_ms_pick").set_value(labels.index("Add a milestone not in the plan: signing"))
+    at.selectbox(key="w_ms_status").set_value("done")
+    at.selectbox(key="w_ms_month").set_value("2024-05")
+    at = submit(at, index=i)
+    (ev,) = events(store_path, plan)
+    assert ev.kind == "milestone" and ev.payload == {"kind": "sign", "status": "done", "month": "2024-05"}
+    options = at.selectbox(key="w_ms_pick").options
+    assert "signing · not in the plan · done" in options  # now a milestone of the project, listed and editable
+    assert "Add a milestone not in the plan: signing" not in options  # once per kind
+    assert "signing" in " ".join(str(t.value) for t in at.table)
+
+
 def test_problem_open_update_close(store_path, plan):
     at = editor()
     at = submit(at, "Open problem")  # no text: refused by the store, nothing written

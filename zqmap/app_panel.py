@@ -60,11 +60,21 @@ def _text(key: str) -> str | None:
 # Save callbacks (module-level: they run before the script, with what the session holds)
 
 
+def addable_kinds(entries: list[dict]) -> list[str]:
+    """The milestone kinds a project may add outside its plan: those it has no milestone of (the
+    store keys an added milestone by its kind alone, ``kind@new``)."""
+    have = {m["kind"] for m in entries}
+    return [k for k in MILESTONE_KINDS if k not in have]
+
+
 def save_milestone(ctx: Ctx, entries: list[dict]) -> None:
+    """Save the milestone picked: one of ``entries`` (index), or past them one of
+    :func:`addable_kinds` as a new milestone not in the plan."""
     pick = st.session_state.get("w_ms_pick")
-    if not isinstance(pick, int) or not 0 <= pick < len(entries):
+    added = addable_kinds(entries)
+    if not isinstance(pick, int) or isinstance(pick, bool) or not 0 <= pick < len(entries) + len(added):
         return refuse("milestone", t("panel_pick_milestone", ctx.lang))
-    m = entries[pick]
+    m = entries[pick] if pick < len(entries) else {"kind": added[pick - len(entries)]}
     payload = {"kind": m["kind"], "status": st.session_state.get("w_ms_status")}
     if m.get("planned"):
         payload["planned"] = m["planned"]
@@ -263,12 +273,19 @@ def _milestones(ctx: Ctx, row: pd.Series, editing: bool) -> None:
             t("col_planned", lang): m.get("planned") or "—",
             t("status", lang): _status_label(m["status"], lang),
             t("panel_actual_month", lang): m.get("month") or "—"} for m in entries]).map(md_text))
-    if not (editing and entries):
+    added = addable_kinds(entries)
+    if not (editing and (entries or added)):
         return
     base(ctx.project, "milestone", row)  # the form opens: its base
+
+    def label(i: int) -> str:
+        if i < len(entries):
+            return _milestone_label(entries[i], lang)
+        return t("panel_add_milestone", lang, kind=MILESTONE_KINDS[added[i - len(entries)]].label(lang))
+
     with st.form("w_ms_form"):
-        st.selectbox(t("panel_milestone", lang), list(range(len(entries))), key="w_ms_pick",
-                     format_func=lambda i: _milestone_label(entries[i], lang), **selectbox_args(lang))  # options are plain text
+        st.selectbox(t("panel_milestone", lang), list(range(len(entries) + len(added))), key="w_ms_pick",
+                     format_func=label, **selectbox_args(lang))  # options are plain text
         c1, c2 = st.columns(2)
         c1.selectbox(t("status", lang), list(MILESTONE_STATUSES), key="w_ms_status",
                      format_func=lambda s: _status_label(s, lang), **selectbox_args(lang))

@@ -154,6 +154,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "panel_no_milestones": ("计划中没有时间节点。", "The plan gives no milestones."),
     "panel_actual_month": ("实际月份", "Actual month"),
     "panel_unplanned": ("计划外", "not in the plan"),
+    "panel_add_milestone": ("新增计划外节点：{kind}", "Add a milestone not in the plan: {kind}"),
     "ms_not_started": ("未开始", "not started"),
     "ms_in_progress": ("进行中", "in progress"),
     "ms_done": ("已完成", "done"),
