@@ -241,7 +241,7 @@ def test_fields_write_what_changed_since_the_form_opened(store_path, plan):
     assert any("Nothing changed" in x for x in texts(at, "info"))
     at.text_input(key="w_f_leader").input("张\u202e三")
     at = submit(at, index=i)
-    assert any("包联领导 leader: contains control or bidirectional-override characters" in x for x in texts(at, "error"))
+    assert any("Leader in charge: contains control or bidirectional-override characters" in x for x in texts(at, "error"))
     assert events(store_path, plan) == []
     at.text_input(key="w_f_leader").input("张三")
     at.text_input(key="w_f_unit").input("县农业农村局")

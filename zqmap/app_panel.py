@@ -112,8 +112,8 @@ def save_problem_edit(ctx: Ctx) -> None:
             st.session_state[k] = ""
 
 
-FIELD_LABELS = {"responsible_unit": "责任单位 responsible_unit", "leader": "包联领导 leader", "level": "level",
-                "type": "type", "annual_plan_cny": "年度计划投资 annual_plan_cny"}
+FIELD_LABELS = {"responsible_unit": "col_unit", "leader": "col_leader", "level": "panel_level", "type": "panel_type",
+                "annual_plan_cny": "panel_annual_wan"}  # each field event's i18n label, as its form shows it
 FIELD_INPUTS = {"responsible_unit": "w_f_unit", "leader": "w_f_leader", "level": "w_f_level",
                 "type": "w_f_type", "annual_plan_cny": "w_f_annual"}
 
@@ -141,7 +141,8 @@ def save_fields(ctx: Ctx) -> None:
             value = round(float(value) * WAN, 2)
         changes.append(Change(ctx.project, "field", {"field": name, "value": value}, _text("w_f_reason") or "", b))
     # the store names the payload's "value": say which field it is (the store checks them all again on saving)
-    found = [f"{FIELD_LABELS[c.payload['field']]}: {p.text(ctx.lang)}" for c in changes
+    sep = ": " if ctx.lang == "en" else "："
+    found = [f"{t(FIELD_LABELS[c.payload['field']], ctx.lang)}{sep}{p.text(ctx.lang)}" for c in changes
              for p in check(ctx.plan, {}, "field", c.payload, reason=c.reason, project=ctx.project)]
     if found:
         return refuse("fields", "\n".join([t("panel_not_saved", ctx.lang), *found]))
@@ -352,10 +353,11 @@ def _problems(ctx: Ctx, row: pd.Series, editing: bool) -> None:
 def _fields(ctx: Ctx, row: pd.Series, editing: bool) -> None:
     lang = ctx.lang
     values = field_values(row)
-    facts = [(t("col_unit", lang), values["w_f_unit"]), (t("col_leader", lang), values["w_f_leader"]),
-             (t("panel_level", lang), t(f"level_{values['w_f_level']}", lang) if values["w_f_level"] else ""),
-             (t("panel_type", lang), t(f"type_{values['w_f_type']}", lang) if values["w_f_type"] else ""),
-             (t("panel_annual_wan", lang), "" if values["w_f_annual"] is None else f"{values['w_f_annual']:,.2f}")]
+    label = {name: t(key, lang) for name, key in FIELD_LABELS.items()}
+    facts = [(label["responsible_unit"], values["w_f_unit"]), (label["leader"], values["w_f_leader"]),
+             (label["level"], t(f"level_{values['w_f_level']}", lang) if values["w_f_level"] else ""),
+             (label["type"], t(f"type_{values['w_f_type']}", lang) if values["w_f_type"] else ""),
+             (label["annual_plan_cny"], "" if values["w_f_annual"] is None else f"{values['w_f_annual']:,.2f}")]
     st.table(pd.DataFrame([(k, v or "—") for k, v in facts], columns=["", " "]).set_index("").map(md_text))
     if not editing:
         return
@@ -366,14 +368,14 @@ def _fields(ctx: Ctx, row: pd.Series, editing: bool) -> None:
             st.session_state[key] = opened.get(key)
     with st.form("w_f_form"):
         c1, c2 = st.columns(2)
-        c1.text_input(t("col_unit", lang), key="w_f_unit", max_chars=200)
-        c2.text_input(t("col_leader", lang), key="w_f_leader", max_chars=200)
+        c1.text_input(label["responsible_unit"], key="w_f_unit", max_chars=200)
+        c2.text_input(label["leader"], key="w_f_leader", max_chars=200)
         c3, c4, c5 = st.columns(3)
-        c3.selectbox(t("panel_level", lang), ["", *PROJECT_LEVELS], key="w_f_level",
+        c3.selectbox(label["level"], ["", *PROJECT_LEVELS], key="w_f_level",
                      format_func=lambda v: t(f"level_{v}", lang) if v else "—", **selectbox_args(lang))
-        c4.selectbox(t("panel_type", lang), ["", *PROJECT_TYPES], key="w_f_type",
+        c4.selectbox(label["type"], ["", *PROJECT_TYPES], key="w_f_type",
                      format_func=lambda v: t(f"type_{v}", lang) if v else "—", **selectbox_args(lang))
-        c5.number_input(t("panel_annual_wan", lang), key="w_f_annual", min_value=0.0, step=100.0, format="%.2f")
+        c5.number_input(label["annual_plan_cny"], key="w_f_annual", min_value=0.0, step=100.0, format="%.2f")
         st.text_input(t("panel_reason", lang), key="w_f_reason", max_chars=1000)
         st.form_submit_button(t("panel_save", lang), on_click=save_fields, args=(ctx,))
     show_outcome("fields")
