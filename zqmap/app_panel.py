@@ -271,7 +271,7 @@ def _milestones(ctx: Ctx, row: pd.Series, editing: bool) -> None:
     else:
         st.table(pd.DataFrame([{
             t("col_kind", lang): MILESTONE_KINDS[m["kind"]].label(lang) if m["kind"] in MILESTONE_KINDS else m["kind"],
-            t("col_planned", lang): m.get("planned") or "—",
+            t("col_planned", lang): m.get("planned") or t("panel_unplanned", lang),
             t("status", lang): _status_label(m["status"], lang),
             t("panel_actual_month", lang): m.get("month") or "—"} for m in entries]).map(md_text))
     added = addable_kinds(entries)
