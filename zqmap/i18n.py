@@ -293,7 +293,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pe_save_on_top": ("在最新数据上再次保存", "Save again on top"),
     "pe_reason": ("修改原因（更正以往月份或已填数值时必填）", "Reason (required to correct an earlier month or a value already reported)"),
     "pe_reason_needed": ("此次保存更正了以往月份或已填数值，请填写修改原因。", "This save corrects an earlier month or a value already reported: give a reason."),
-    "pe_saved": ("已保存 {n} 条记录（{author}，事件 {events}）。", "Saved {n} records ({author}; log {events})."),
+    "pe_saved": ("已保存 {n} 条记录（{author}，事件 {events}）。", "Saved {n} record(s) ({author}; log {events})."),
     "pe_pending": ("{n} 个项目有修改尚未保存：按“保存”写入。", "{n} project(s) changed, not saved yet: press Save."),
     "pe_nothing": ("没有改动，未保存。", "Nothing changed, nothing saved."),
     "pe_failed": ("保存失败，未写入任何内容。请修正标出的问题：", "Not saved: nothing was written. Fix the problems marked:"),
