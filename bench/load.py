@@ -480,7 +480,7 @@ def check_store(location: Path, editors: list[Editor]) -> StoreCheck:
         problems = store.verify()
     by_seq = {e.seq: e for e in events}
     values: dict[str, list[float]] = {ed.name: [] for ed in editors}
-    mine = {(ed.name, ed.project): ed for ed in editors}
+    mine = {(ed.name, ed.project) for ed in editors}
     for e in events:
         if (e.author, e.project) in mine and e.kind == "progress" and "invest_month" in e.payload:
             values[e.author].append(round(e.payload["invest_month"] / WAN, 6))

@@ -23,7 +23,7 @@ import streamlit as st
 from zqmap import app_auth, app_history, app_move
 from zqmap.app_forms import BASES, OUTCOMES, Ctx, base, commit, refuse, short, show_outcome
 from zqmap.escape import md_text
-from zqmap.i18n import t
+from zqmap.i18n import labelled, t
 from zqmap.register import Dataset
 from zqmap.st_select import selectbox_args
 from zqmap.store import Change, StoreError, open_store
@@ -141,8 +141,7 @@ def save_fields(ctx: Ctx) -> None:
             value = round(float(value) * WAN, 2)
         changes.append(Change(ctx.project, "field", {"field": name, "value": value}, _text("w_f_reason") or "", b))
     # the store names the payload's "value": say which field it is (the store checks them all again on saving)
-    sep = ": " if ctx.lang == "en" else "："
-    found = [f"{t(FIELD_LABELS[c.payload['field']], ctx.lang)}{sep}{p.text(ctx.lang)}" for c in changes
+    found = [labelled(t(FIELD_LABELS[c.payload['field']], ctx.lang), p.text(ctx.lang), ctx.lang) for c in changes
              for p in check(ctx.plan, {}, "field", c.payload, reason=c.reason, project=ctx.project)]
     if found:
         return refuse("fields", "\n".join([t("panel_not_saved", ctx.lang), *found]))

@@ -50,12 +50,6 @@ class Problem:
     key: str = _field(default="", compare=False, repr=False)
     args: tuple = _field(default=(), compare=False, repr=False)
 
-    @classmethod
-    def said(cls, file: str, line: int, record: str, fld: str, key: str, **args: Any) -> Problem:
-        """A problem whose message is the i18n string ``key`` (English kept as :attr:`message`)."""
-        pairs = tuple(args.items())
-        return cls(file, line, record, fld, render(key, "en", pairs), key, pairs)
-
     def text(self, lang: str) -> str:
         """The message in ``lang`` (English for a problem with no i18n key)."""
         return _one_line(render(self.key, lang, self.args), 400) if self.key else self.message
@@ -68,6 +62,13 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.record}: {self.field}: {self.message}"
+
+
+def said(key: str, **args: Any) -> tuple[str, str, tuple]:
+    """``(message, key, args)`` of a :class:`Problem` that says the i18n string ``key``: its English
+    text as the message, the key and arguments for :meth:`Problem.text`."""
+    pairs = tuple(args.items())
+    return render(key, "en", pairs), key, pairs
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -182,9 +183,9 @@ class _Checker:
             checker = checker.parent
 
     def say(self, fld: str, key: str, line: int | None = None, **args: Any) -> None:
-        """:meth:`add` the i18n string ``key`` (see :meth:`Problem.said`)."""
-        pairs = tuple(args.items())
-        self.add(fld, render(key, "en", pairs), line, key=key, args=pairs)
+        """:meth:`add` the i18n string ``key`` (see :func:`said`)."""
+        message, key, pairs = said(key, **args)
+        self.add(fld, message, line, key=key, args=pairs)
 
     def common(self, allowed: set[str], required: Iterable[str]) -> None:
         for key, line in self.rec.duplicates:

@@ -465,6 +465,15 @@ def term(name: str, lang: str = DEFAULT_LANG) -> str:
     return TERMS.get(name, name) if lang != "en" else name
 
 
+def labelled(label: str, text: str, lang: str = DEFAULT_LANG) -> str:
+    """``label: text`` as the language writes it (a full-width colon in Chinese).
+
+    >>> labelled("月份", "必填"), labelled("month", "required", "en")
+    ('月份：必填', 'month: required')
+    """
+    return f"{label}: {text}" if lang == "en" else f"{label}：{text}"
+
+
 def render(key: str, lang: str, args: tuple[tuple[str, object], ...] = ()) -> str:
     """:func:`t` for a refusal's ``(name, value)`` arguments; a tuple value is a list of terms
     (:func:`term`), joined as the language joins them.

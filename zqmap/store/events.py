@@ -31,8 +31,8 @@ from typing import Any
 import shapely
 from shapely.geometry import Point
 
-from zqmap.checks import MAX_TEXT, _Checker, _LineDict, valid_month
-from zqmap.i18n import render, term
+from zqmap.checks import MAX_TEXT, _Checker, _LineDict, said, valid_month
+from zqmap.i18n import labelled, render, term
 from zqmap.register import Dataset
 from zqmap.register import Problem as _Problem
 from zqmap.vocab import MILESTONE_KINDS, PRECISION_BY_KEY
@@ -83,9 +83,7 @@ class Problem(_Problem):
         >>> refused("p", "invest_month", "rf_negative", amount="-5").brief_in("zh")
         '本月完成投资：-5 元是负数'
         """
-        if lang == "en":
-            return self.brief
-        return f"{term(self.field, lang)}：{self.text(lang)}"
+        return labelled(term(self.field, lang), self.text(lang), lang)
 
 
 def refusal(record: str, fld: str, message: str, key: str = "", args: tuple = ()) -> Problem:
@@ -93,8 +91,8 @@ def refusal(record: str, fld: str, message: str, key: str = "", args: tuple = ()
 
 
 def refused(record: str, fld: str, key: str, **args: Any) -> Problem:
-    """A refusal whose message is the i18n string ``key`` (:meth:`Problem.said`)."""
-    return Problem.said("event", 0, record or "-", fld, key, **args)
+    """A refusal whose message is the i18n string ``key`` (:func:`zqmap.checks.said`)."""
+    return refusal(record, fld, *said(key, **args))
 
 
 @dataclass(frozen=True)
