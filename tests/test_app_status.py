@@ -12,7 +12,7 @@ import pytest
 import statefixture
 from streamlit.testing.v1 import AppTest
 
-from zqmap import state, status
+from zqmap import app_status, state, status
 from zqmap.filters import Filter, mask
 from zqmap.i18n import t
 from zqmap.paths import bundled_data_dir
@@ -186,18 +186,27 @@ def test_late_lists_and_rates_as_of_the_month(with_store):
     ds, frame = expected(with_store, "2024-09")
     late_starts = status.late_list(ds.projects, frame, "start")
     late_done = status.late_list(ds.projects, frame, "completion")
-    tabs = [tab.label for tab in at.tabs]
-    assert f"{t('report_sheet_late_starts', 'en')} ({len(late_starts)})" in tabs
-    assert f"{t('report_sheet_late_completions', 'en')} ({len(late_done)})" in tabs
+    lists = at.segmented_control(key=app_status.SECTION_KEY)
+    assert f"{t('report_sheet_late_starts', 'en')} ({len(late_starts)})" in lists.options
+    assert f"{t('report_sheet_late_completions', 'en')} ({len(late_done)})" in lists.options
+    assert lists.value == "report_sheet_late_starts"  # the first list is shown, the others are not sent
     names = {ds.projects["name_en"].iloc[p] for p in late_starts["position"]}
     assert "power-shixia-110kv" in set(ds.projects["id"].iloc[late_starts["position"]])
     shown = [d.value for d in at.dataframe if t("col_overdue", "en") in d.value.columns]
-    assert {*shown[0][t("col_name", "en")]} == names
+    assert len(shown) == 1 and {*shown[0][t("col_name", "en")]} == names
+    assert not [d for d in at.dataframe if t("col_start_rate", "en") in d.value.columns]
+    lists.set_value("report_sheet_units").run()
+    ok(at)
+    assert not [d for d in at.dataframe if t("col_overdue", "en") in d.value.columns]
     units = status.rates(ds.projects, frame, "responsible_unit")
     (by_unit,) = [d.value for d in at.dataframe if t("col_start_rate", "en") in d.value.columns
                   and t("col_group_unit", "en") in d.value.columns]
     row = by_unit[by_unit[t("col_group_unit", "en")] == "县能源局"].iloc[0]
     assert row[t("col_start_rate", "en")] == f"{100 * units.loc['县能源局', 'start_rate']:.1f}%"
+    at.multiselect(key="w_sectors").set_value(["industry"]).run()  # the list chosen stays chosen
+    ok(at)
+    assert at.segmented_control(key=app_status.SECTION_KEY).value == "report_sheet_units"
+    assert [d for d in at.dataframe if t("col_start_rate", "en") in d.value.columns]
 
 
 def test_the_monthly_report_downloads(with_store):

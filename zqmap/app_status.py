@@ -12,16 +12,17 @@ the tables :mod:`zqmap.status_view`'s.
 - :func:`sections`: counts by status, late starts and completions, rates by sector and unit.
 - :func:`report_downloads`: the monthly report as XLSX and PDF (the PDF prepared on click).
 
-Widget keys: ``w_asof``, ``w_colour``, ``w_statuses``, ``w_dateprecs``.
+Widget keys: ``w_asof``, ``w_colour``, ``w_statuses``, ``w_dateprecs``, ``w_status_list`` (the list shown).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
-from zqmap import mapview, status_view
+from zqmap import mapview, status_view, summary
 from zqmap import status as status_rules
 from zqmap.escape import md_text
 from zqmap.export import View
@@ -147,27 +148,38 @@ def _view(ds: Dataset, flt: Filter, rows: np.ndarray, lang: str) -> View:
     return View(ds, flt, ds.projects.iloc[rows], lang)
 
 
+SECTION_KEY = "w_status_list"
+
+
 def sections(ds: Dataset, flt: Filter, statuses: pd.DataFrame, rows: np.ndarray, month: str, lang: str) -> None:
-    """Counts by status of the shown projects, then (in tabs) the late lists and the rates."""
+    """Counts by status of the shown projects, then one list at a time (late starts, late completions,
+    rates by sector, by unit), chosen by a switch that names each list's length.
+
+    Only the chosen list is sent to the browser (tabs would send all four on every rerun: at 10,000
+    projects the late completions alone are ~185 KB); the switch's value is kept across filter changes.
+    """
     st.subheader(status_view.heading(month, lang))
     st.dataframe(status_view.counts_table(statuses, rows, lang), hide_index=True)
     frames = _tables(ds.fingerprint, month, lang, np.asarray(rows).tobytes(), tuple(sorted(flt.to_params().items())),
                      ds, flt, statuses, rows)
-    for tab, frame in zip(st.tabs([f"{t(k, lang)} ({len(f)})" for k, f in frames.items()]), frames.values()):
-        with tab:
-            if len(frame):
-                st.dataframe(frame, hide_index=True)
-            else:
-                st.caption(t("report_none", lang))
+    keys = list(frames)
+    chosen = st.segmented_control(t("status_lists", lang), keys, default=keys[0], required=True, key=SECTION_KEY,
+                                  format_func=lambda k: f"{t(k, lang)} ({len(frames[k])})",
+                                  label_visibility="collapsed")
+    frame = frames[chosen if chosen in frames else keys[0]]
+    if len(frame):
+        st.dataframe(frame, hide_index=True)
+    else:
+        st.caption(t("report_none", lang))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _tables(fingerprint: str, month: str, lang: str, rows_key: bytes, params: tuple, _ds: Dataset, _flt: Filter,
-            _statuses: pd.DataFrame, _rows: np.ndarray) -> dict[str, pd.DataFrame]:
+            _statuses: pd.DataFrame, _rows: np.ndarray) -> dict[str, pa.Table]:
     """The late lists and rates of the shown rows, once per data version, month, language and view
     (a click on the map or the table reruns the app without changing them)."""
     report = status_view.report_of(_view(_ds, _flt, _rows, lang), month, _statuses, _rows)
-    return status_view.tables(report)
+    return {key: summary.arrow_table(frame) for key, frame in status_view.tables(report).items()}
 
 
 def report_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, month: str, lang: str) -> None:

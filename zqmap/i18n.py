@@ -225,6 +225,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reason_problem_old": ("问题“{text}”自 {opened} 未解决，超过两个月", "problem “{text}” open since {opened}, over two months"),
     "status": ("状态", "Status"),
     "as_of": ("截至 {month}", "as of {month}"),
+    "status_lists": ("状态清单", "Status lists"),
     # the monthly report (zqmap.export.report)
     "report_title": ("{title}调度表（截至 {month}）", "{title}: progress report as of {month}"),
     "report_sheet_main": ("项目调度表", "Projects"),

@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from zqmap.filters import due_order
 from zqmap.fmt import (
@@ -138,21 +139,63 @@ class Digest:
 
     def display_arrow(self, rows: np.ndarray) -> pa.Table:
         """:meth:`display_table` as an Arrow table: what ``st.dataframe`` sends, without converting pandas."""
-        return self._all_rows()[1].take(pa.array(np.asarray(rows, dtype=np.int64)))
+        return _compact(self._all_rows()[1].take(pa.array(np.asarray(rows, dtype=np.int64))))
 
     def _all_rows(self) -> tuple[pd.DataFrame, pa.Table]:
         if self._table is None:  # every project's row, formatted once
             frame = display_table(self.projects, self.lang)
-            self._table = (frame, _narrow(pa.Table.from_pandas(frame, preserve_index=False)))
+            self._table = (frame, _narrow(frame))
         return self._table
 
 
-def _narrow(table: pa.Table) -> pa.Table:
-    """``table`` with 32-bit string offsets (pandas' strings arrive as ``large_string``): the same text
-    in about 15% fewer bytes per table sent (a page of one column of text is mostly offsets)."""
-    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in table.schema],
-                       metadata=table.schema.metadata)
-    return table.cast(schema)
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` (text columns, no index) as the Arrow table ``st.dataframe`` is given: what
+    :meth:`Digest.display_arrow` sends for the project table, for any other table of the page."""
+    return _compact(_narrow(frame))
+
+
+def _narrow(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table as cheap to send as it can be, showing the same text: a column whose
+    values repeat (sector, category, precision, …: at most one distinct value in four rows) is
+    categorical (an index per row, not the text; not where a value is "": the grid would show an empty
+    category as "None"), and strings have 32-bit offsets (pandas' arrive as
+    ``large_string``; a page of one column of text is mostly offsets). At 10,000 projects a selection
+    of 1,973 rows is 556,832 bytes as pandas sends it, 408,320 like this."""
+    repeated = {name: frame[name].astype("category") for name in frame.columns
+                if len(frame) >= _DICT_MIN_ROWS and pd.api.types.is_string_dtype(frame[name])
+                and 0 < 4 * frame[name].nunique() <= len(frame) and not (frame[name] == "").any()}
+    table = pa.Table.from_pandas(frame.assign(**repeated) if repeated else frame, preserve_index=False)
+    # without pandas' metadata: it describes the columns before they were changed (the table has no index)
+    return table.cast(pa.schema([f.with_type(_short_strings(f.type)) for f in table.schema]))
+
+
+_DICT_MIN_ROWS = 100  # below this a table's dictionaries cost more than they save (measured: 5 rows 4.8 against 2.6 KB)
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """``table`` (rows taken from :func:`_narrow`'s) without the dictionary entries its rows do not use:
+    a take keeps the whole dictionary, so a few rows of 10,000 would carry every township's name.
+    A column whose values no longer repeat enough, or any column of a short table (a dictionary's own
+    message costs more than it saves there), is sent as plain strings."""
+    n = table.num_rows
+    for i, field in enumerate(table.schema):
+        if not pa.types.is_dictionary(field.type):
+            continue
+        column = table.column(i)
+        if n >= _DICT_MIN_ROWS and 4 * max((len(c.dictionary) for c in column.chunks), default=0) <= n:
+            continue  # the dictionary is small beside the rows: as it is
+        plain = column.cast(field.type.value_type)
+        used = pc.dictionary_encode(plain).combine_chunks()
+        table = table.set_column(i, field.name, used if n >= _DICT_MIN_ROWS and 4 * len(used.dictionary) <= n else plain)
+    return table
+
+
+def _short_strings(kind: pa.DataType) -> pa.DataType:
+    if pa.types.is_large_string(kind):
+        return pa.string()
+    if pa.types.is_dictionary(kind) and pa.types.is_large_string(kind.value_type):
+        return pa.dictionary(kind.index_type, pa.string(), kind.ordered)
+    return kind
 
 
 def _all(projects: pd.DataFrame) -> np.ndarray:
