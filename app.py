@@ -236,7 +236,7 @@ def sidebars(ds: Dataset, lang: str, key: tuple, month: str) -> None:
 
 def show_problems(problems, lang: str) -> None:
     st.error(t("data_problems", lang))
-    st.code("\n".join(str(p) for p in problems), language=None)
+    st.code("\n".join(p.line_in(lang) for p in problems), language=None)
     st.caption(f"{t('data_dir', lang)}: {DATA_DIR}")
 
 
@@ -382,11 +382,11 @@ def main() -> None:
     # over); another as-of month or colouring is
     view = (map_edit.plan_fingerprint(ds), lang, tuple(sorted(flt.to_params().items())), app_status.colour(), month)
     clicked = show_map(ds, rows, lang, app_status.map_status(key, ds, month, lang))
-    app_paint.map_only(view, late)  # a new view on a built map: the map alone first, then the whole page
-    if late:
-        sidebars(ds, lang, key, month)
     maplink.copy_link_button(lang)
     show_counts(digest, rows, lang, flt)
+    app_paint.map_only(view, late)  # a new view on a built map: the map and counts first, then the whole page
+    if late:
+        sidebars(ds, lang, key, month)
     if not app_paint.rest_now(view, clicked, lang):  # the map first; the rest on the next run
         return
     show_summary(digest, rows, lang, flt)

@@ -139,8 +139,9 @@ def test_a_new_view_sends_the_map_before_the_rest(bundled, ds, monkeypatch):
 
 def test_on_a_built_map_a_filter_change_sends_the_map_before_the_sidebar(bundled, ds, monkeypatch):
     """Once the browser has built the map (st_folium's first value), a new view's first run sends the map
-    and nothing after it (the browser updates the map with no other element to render); the next run sends
-    the whole page, the map before the sidebar. The sidebar is all there, its state kept."""
+    and the counts after it, and nothing else (the browser updates the map and counts with no other element
+    to render); the next run sends the whole page, the map before the sidebar. The sidebar is all there,
+    its state kept."""
     at = loaded(new_app())
     at.selectbox(key="w_pdf_page").set_value(PDF_PAGES[-1]).run()  # a widget the map-only run does not draw
     before = [w.key for w in at.sidebar.multiselect]
@@ -152,8 +153,9 @@ def test_on_a_built_map_a_filter_change_sends_the_map_before_the_sidebar(bundled
     first, second = runs
     if first[-1] == "empty":  # st.rerun()'s own yield point (Streamlit raises before it is sent)
         first = first[:-1]
-    assert first[-1] == "component_instance", first  # the map is the first run's last element
-    assert not {"multiselect", "metric", "dataframe", "download_button"} & set(first), first
+    assert "component_instance" in first and "metric" in first, first
+    assert first.index("component_instance") < first.index("metric"), first  # the map, then the counts
+    assert not {"multiselect", "dataframe", "vega_lite_chart", "download_button"} & set(first), first
     assert second.index("component_instance") < second.index("multiselect"), second
     assert {"metric", "dataframe", "vega_lite_chart", "download_button"} <= set(second), second
     assert len(_sent_in_runs(at, monkeypatch)) == 1  # the same view again (a click, say): one run
@@ -305,6 +307,7 @@ def test_broken_data_shows_problems_then_recovers(monkeypatch, tmp_path):
         assert m["file"] == "projects.yaml" and m["record"] == "p-one"
         assert 1 <= int(m["line"]) <= len(projects.read_text(encoding="utf-8").splitlines())
     assert {PROBLEM_LINE.match(line)["field"] for line in lines} == {"sector", "place"}
+    assert "未知地点 'nowhere'（geo/places.yaml 中没有）" in at.code[0].value  # in the page's language
     assert not at.metric  # no map, no summary
 
     # Fix the file: the next run loads it (the cache is keyed on the files' size and mtime).

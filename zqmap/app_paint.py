@@ -52,7 +52,8 @@ def map_first(key: str, base: tuple) -> bool:
 
 
 def map_only(view: tuple, late: bool) -> None:
-    """On a built map, a new view's first run stops after the map (the caller has sent it).
+    """On a built map, a new view's first run stops after the map and the counts (the caller has sent
+    them: the map's delta, the copy-link button after it and the counts, small beside the rest).
 
     Parameters
     ----------
@@ -62,7 +63,7 @@ def map_only(view: tuple, late: bool) -> None:
     late : bool
         :func:`map_first`'s answer for this run: the browser has built this base map.
 
-    The sidebar, counts and the rest stay on screen from the previous run: a run that ends for a rerun
+    The sidebar and the rest stay on screen from the previous run: a run that ends for a rerun
     neither clears the browser's elements nor Streamlit's widget state. The rerun draws the whole page
     of the new view.
     """
