@@ -103,7 +103,7 @@ def test_broken_then_fixed_keeps_the_users_filter(make_register, monkeypatch):
     projects.write_text(good[: len(good) * 2 // 3].rsplit("\n", 1)[0] + '\n  name_zh: "unterminated',
                         encoding="utf-8")
     ok(at.run())
-    assert "invalid YAML" in at.code[0].value
+    assert "YAML 格式错误" in at.code[0].value  # the Chinese page lists it in Chinese
 
     # Fixed: the data is back, and so is the user's filter (not the widgets' defaults).
     projects.write_text(good, encoding="utf-8")
@@ -125,6 +125,7 @@ def test_language_chosen_while_broken_is_kept(make_register, monkeypatch):
     at.radio(key="w_lang").set_value("en").run()
     ok(at)
     assert at.error[0].value == t("data_problems", "en")
+    assert "unknown place 'nowhere'" in at.code[0].value  # the problems in English too
     projects.write_text(good, encoding="utf-8")
     ok(at.run().run())  # the session's first run with data: the map and counts first, then the rest
     assert at.title[0].value == t("app_title", "en", **load(data).meta.texts("en"))

@@ -63,12 +63,25 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.record}: {self.field}: {self.message}"
 
+    def line_in(self, lang: str) -> str:
+        """:meth:`__str__` with the message in ``lang`` (the app's list of problems).
 
-def said(key: str, **args: Any) -> tuple[str, str, tuple]:
+        >>> Problem("projects.yaml", 3, "p-one", "id", *said("vp_dup_id")).line_in("zh")
+        'projects.yaml:3: p-one: id: 编号重复'
+        """
+        return f"{self.file}:{self.line}: {self.record}: {self.field}: {self.text(lang)}"
+
+
+def said(key: str, /, **args: Any) -> tuple[str, str, tuple]:
     """``(message, key, args)`` of a :class:`Problem` that says the i18n string ``key``: its English
     text as the message, the key and arguments for :meth:`Problem.text`."""
     pairs = tuple(args.items())
     return render(key, "en", pairs), key, pairs
+
+
+def problem(file: str, line: int, record: str, fld: str, key: str, /, **args: Any) -> Problem:
+    """A :class:`Problem` that says the i18n string ``key`` (see :func:`said`)."""
+    return Problem(file, line, record, fld, *said(key, **args))
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -120,21 +133,21 @@ def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        problems.append(Problem(label, 1, "-", "-", "file not found"))
+        problems.append(problem(label, 1, "-", "-", "vp_not_found"))
         return None
     except OSError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
+        problems.append(problem(label, 1, "-", "-", "vp_unreadable", why=str(exc.strerror)))
         return None
     if size > MAX_FILE_BYTES:
-        problems.append(Problem(label, 1, "-", "-", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"))
+        problems.append(problem(label, 1, "-", "-", "vp_file_too_big", size=size, limit=MAX_FILE_BYTES))
         return None
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"not UTF-8 text (byte {exc.start})"))
+        problems.append(problem(label, 1, "-", "-", "vp_not_utf8", at=exc.start))
         return None
     except OSError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"cannot read file: {exc.strerror}"))
+        problems.append(problem(label, 1, "-", "-", "vp_unreadable", why=str(exc.strerror)))
         return None
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
@@ -142,11 +155,11 @@ def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = (exc.problem or exc.context or "invalid YAML").strip()
-        problems.append(Problem(label, line, "-", "-", f"invalid YAML: {what}"))
+        problems.append(problem(label, line, "-", "-", "vp_bad_yaml", what=what))
     except yaml.YAMLError as exc:
-        problems.append(Problem(label, 1, "-", "-", f"invalid YAML: {exc}"))
+        problems.append(problem(label, 1, "-", "-", "vp_bad_yaml", what=str(exc)))
     except RecursionError:
-        problems.append(Problem(label, 1, "-", "-", "invalid YAML: nested too deeply"))
+        problems.append(problem(label, 1, "-", "-", "vp_yaml_too_deep"))
     else:
         if data is None:  # 0 bytes, only comments or a bare null: a mapping with no keys, so its list is missing
             data = _LineDict()
@@ -182,20 +195,20 @@ class _Checker:
             checker.count += 1
             checker = checker.parent
 
-    def say(self, fld: str, key: str, line: int | None = None, **args: Any) -> None:
+    def say(self, fld: str, key: str, line: int | None = None, /, **args: Any) -> None:
         """:meth:`add` the i18n string ``key`` (see :func:`said`)."""
         message, key, pairs = said(key, **args)
         self.add(fld, message, line, key=key, args=pairs)
 
     def common(self, allowed: set[str], required: Iterable[str]) -> None:
         for key, line in self.rec.duplicates:
-            self.add(str(key), "field given more than once", line)
+            self.say(str(key), "vp_dup_field", line)
         for key in self.rec:
             if key not in allowed:
-                self.add(str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+                self.say(str(key), "vp_unknown_field", allowed=", ".join(sorted(allowed)))
         for key in required:
             if key not in self.rec or self.rec[key] is None:
-                self.add(key, "required field is missing", self.rec.line)
+                self.say(key, "vp_required", self.rec.line)
 
     def ident(self, seen: set[str]) -> str | None:
         """The record's ``id`` if it is a slug not seen before (``seen`` is updated)."""
@@ -203,10 +216,10 @@ class _Checker:
         if pid is None:
             return None
         if not isinstance(pid, str) or not ID_RE.match(pid):
-            self.add("id", f"{_show(pid)} is not a slug (lower-case letters, digits and '-', at most 80)")
+            self.say("id", "vp_not_slug", value=_show(pid))
             return None
         if pid in seen:
-            self.add("id", "duplicate id")
+            self.say("id", "vp_dup_id")
         seen.add(pid)
         return pid
 
@@ -215,7 +228,7 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.say(key, "rf_not_text", type=_type_name(value))
+            self.say(key, "rf_not_text", type=_type_of(value))
             return None
         if required and not value.strip():
             self.say(key, "rf_empty")
@@ -243,7 +256,7 @@ class _Checker:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.say(key, "rf_not_number", type=_type_name(value))
+            self.say(key, "rf_not_number", type=_type_of(value))
             return None
         if not math.isfinite(value):
             self.say(key, "rf_not_finite", value=value)
@@ -263,6 +276,11 @@ def _type_name(value: Any) -> str:
     )
 
 
+def _type_of(value: Any) -> tuple[str]:
+    """:func:`_type_name` as an i18n argument: a term, named in each language (:func:`zqmap.i18n.term`)."""
+    return (_type_name(value),)
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -280,24 +298,23 @@ def _records(data: Any, key: str, label: str, problems: list[Problem]) -> list[t
     if data is None:  # unreadable: already reported
         return []
     if not isinstance(data, _LineDict):
-        problems.append(Problem(label, 1, "-", key, f"the file must be a mapping with a '{key}' list"))
+        problems.append(problem(label, 1, "-", key, "vp_not_mapping_file", name=key))
         return []
     items = data.get(key)
     if items is None:
         line = data.key_lines.get(key, data.line)
-        what = "is empty" if key in data else "is missing (empty or truncated file?)"
-        problems.append(Problem(label, line, "-", key, f"{what}; write '{key}: []' for none"))
+        problems.append(problem(label, line, "-", key, "vp_list_empty" if key in data else "vp_list_missing", name=key))
         return []
     if not isinstance(items, list):
         line = data.key_lines.get(key, 1)
-        problems.append(Problem(label, line, "-", key, f"must be a list of records, not {_type_name(items)}"))
+        problems.append(problem(label, line, "-", key, "vp_not_records", type=_type_of(items)))
         return []
     out = []
     for i, rec in enumerate(items):
         if isinstance(rec, _LineDict):
             out.append((i, rec))
         else:
-            problems.append(Problem(label, data.key_lines.get(key, 1), f"#{i + 1}", "-", "record must be a mapping"))
+            problems.append(problem(label, data.key_lines.get(key, 1), f"#{i + 1}", "-", "vp_record_not_mapping"))
     return out
 
 
@@ -308,12 +325,12 @@ def _items(c: _Checker, key: str, allowed: set[str], required: tuple[str, ...]) 
     if value is None:
         return []
     if not isinstance(value, list):
-        c.add(key, f"must be a list, not {_type_name(value)}")
+        c.say(key, "vp_not_list", type=_type_of(value))
         return None
     out: list[_Checker | None] = []
     for j, item in enumerate(value):
         if not isinstance(item, _LineDict):
-            c.add(f"{key}[{j}]", f"must be a mapping with {', '.join(required)}")
+            c.say(f"{key}[{j}]", "vp_item_not_mapping", fields=", ".join(required))
             out.append(None)
             continue
         m = _Checker(c.label, item, c.record, c.problems, prefix=f"{key}[{j}]", parent=c)

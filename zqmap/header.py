@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from zqmap.checks import COUNTY_NAME_LIMIT, MAX_TEXT, Problem, _Checker, _items, _LineDict, _show, _type_name
+from zqmap.checks import COUNTY_NAME_LIMIT, MAX_TEXT, Problem, _Checker, _items, _LineDict, _show, _type_of
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def _check_header(data: Any, label: str, problems: list[Problem]) -> RegisterMet
         if value is None:
             return None
         if not isinstance(value, _LineDict):
-            c.add(key, f"must be a mapping with zh and en, not {_type_name(value)}")
+            c.say(key, "vp_not_pair", type=_type_of(value))
             return None
         sub = _Checker(label, value, "-", problems, prefix=key, parent=c)
         sub.common({"zh", "en"}, ("zh", "en"))
@@ -129,24 +129,24 @@ def _check_header(data: Any, label: str, problems: list[Problem]) -> RegisterMet
     code = names = slug = None
     if county is not None:
         if not isinstance(county, _LineDict):
-            c.add("county", f"must be a mapping with code, name_zh, name_en and slug, not {_type_name(county)}")
+            c.say("county", "vp_county_not_mapping", type=_type_of(county))
         else:
             cc = _Checker(label, county, "-", problems, prefix="county", parent=c)
             cc.common(COUNTY_FIELDS, tuple(sorted(COUNTY_FIELDS)))
             code = county.get("code")
             if code is not None and not (isinstance(code, str) and ADCODE_RE.match(code)):
-                cc.add("code", f"{_show(code)} is not a six-digit administrative code (quote it: \"140722\")")
+                cc.say("code", "vp_not_adcode", value=_show(code))
                 code = None
             zh, en = cc.text("name_zh", COUNTY_NAME_LIMIT, required=True), cc.text("name_en", COUNTY_NAME_LIMIT,
                                                                                    required=True)
             names = (zh, en) if zh and en else None
             slug = county.get("slug")
             if slug is not None and not (isinstance(slug, str) and SLUG_RE.match(slug)):
-                cc.add("slug", f"{_show(slug)} is not a file-name slug (lower-case ASCII letters, digits, '-')")
+                cc.say("slug", "vp_not_file_slug", value=_show(slug))
                 slug = None
     year = data.get("plan_year")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100):
-        c.add("plan_year", f"{_show(year)} is not a year (1900-2100)")
+        c.say("plan_year", "vp_not_year", value=_show(year))
         year = None
     title = pair("title", MAX_TEXT["name"])
     source = pair("source_title", MAX_TEXT["name"])
@@ -171,10 +171,10 @@ def _check_source_date(c: _Checker, value: Any, year: int | None) -> str | None:
     except ValueError:
         day = None
     if day is None:
-        c.add("source_date", f"{_show(value)} is not a date YYYY-MM-DD")
+        c.say("source_date", "vp_not_date", value=_show(value))
         return None
     if year is not None and day.year > year:
-        c.add("source_date", f"{value} is after the plan year {year}")
+        c.say("source_date", "vp_date_after_year", value=value, year=year)
         return None
     return value
 
@@ -191,10 +191,10 @@ def _check_date_rules(c: _Checker, data: _LineDict) -> tuple[DateRule, ...] | No
         zh, en = r.text("zh", MAX_TEXT["long"], required=True), r.text("en", MAX_TEXT["long"], required=True)
         month = r.rec.get("month")
         if month is not None and not (isinstance(month, str) and MM_RE.match(month)):
-            r.add("month", f"{_show(month)} is not a month of the plan year, MM (01-12, quoted: \"06\")")
+            r.say("month", "vp_not_mm", value=_show(month))
         phrases = r.rec.get("phrases") or []
         if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
-            r.add("phrases", "must be a list of non-empty texts")
+            r.say("phrases", "vp_not_phrases")
         elif r.count == 0:
             rules.append(DateRule(rid, zh, en, month, tuple(phrases)))
     return None if any(r.count for r in items) else tuple(rules)

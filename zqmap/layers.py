@@ -32,7 +32,7 @@ import geopandas as gpd
 from jinja2 import Template
 
 from zqmap import cache
-from zqmap.checks import Problem, _read_yaml
+from zqmap.checks import Problem, _read_yaml, problem, said
 from zqmap.elements import Macro
 from zqmap.escape import html_text, script_json
 from zqmap.paths import bundled_layers_dir
@@ -275,28 +275,29 @@ def stamp(directory: Path) -> str:
     return ";".join(parts)
 
 
-def _check_value(kind: str, value: Any) -> str | None:
-    """What is wrong with ``value`` as a ``kind`` (see :data:`STYLE_KEYS`), or None."""
+def _check_value(kind: str, value: Any) -> tuple[str, dict] | None:
+    """What is wrong with ``value`` as a ``kind`` (see :data:`STYLE_KEYS`): an i18n key and its arguments, or None."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "colour":
         ok = isinstance(value, str) and _COLOUR_RE.fullmatch(value)
-        return None if ok else f"{value!r} is not a colour (#rgb or #rrggbb)"
-    if kind == "number":
-        return None if number and 0 <= value <= 100 else f"{value!r} is not a number from 0 to 100"
-    if kind == "fraction":
-        return None if number and 0 <= value <= 1 else f"{value!r} is not a number from 0 to 1"
-    if kind == "dashes":
+    elif kind == "number":
+        ok = number and 0 <= value <= 100
+    elif kind == "fraction":
+        ok = number and 0 <= value <= 1
+    elif kind == "dashes":
         ok = isinstance(value, str) and _DASHES_RE.fullmatch(value.strip())
-        return None if ok else f"{value!r} is not a dash pattern such as \"4 3\""
-    if kind == "name":
-        return None if isinstance(value, str) and _NAME_RE.fullmatch(value) else f"{value!r} is not a name"
-    if kind == "bool":
-        return None if isinstance(value, bool) else f"{value!r} is not true or false"
-    if kind == "offset":
+    elif kind == "name":
+        ok = isinstance(value, str) and _NAME_RE.fullmatch(value)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "offset":
         ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        return None if ok else f"{value!r} is not [dx, dy] in degrees"
-    raise AssertionError(kind)
+    else:
+        raise AssertionError(kind)
+    keys = {"colour": "vp_colour", "number": "vp_0_100", "fraction": "vp_0_1", "dashes": "vp_dashes",
+            "name": "vp_name", "bool": "vp_bool", "offset": "vp_offset"}
+    return None if ok else (keys[kind], {"value": repr(value)})
 
 
 def check_file(path: Path, label: str, columns: dict[str, Iterable[str]] | None = None) -> tuple[Layer | None, list[Problem]]:
@@ -310,53 +311,53 @@ def check_file(path: Path, label: str, columns: dict[str, Iterable[str]] | None 
     if problems:
         return None, problems
     if not isinstance(data, dict):
-        return None, [Problem(label, 1, "-", "-", "a layer file is a mapping (id, title, source, …)")]
+        return None, [problem(label, 1, "-", "-", "vp_layer_not_mapping")]
     lines = getattr(data, "key_lines", {})
     record = str(data.get("id", path.stem))
 
-    def bad(key: str, message: str) -> None:
-        problems.append(Problem(label, lines.get(key.split(".")[0], 1), record, key, message))
+    def bad(key: str, what: str, **args: Any) -> None:
+        problems.append(Problem(label, lines.get(key.split(".")[0], 1), record, key, *said(what, **args)))
 
     for key in data:
         if key not in LAYER_KEYS:
-            bad(str(key), f"unknown key; a layer has {', '.join(LAYER_KEYS)}")
+            bad(str(key), "vp_layer_key", keys=", ".join(LAYER_KEYS))
     if not isinstance(data.get("id", path.stem), str) or not _NAME_RE.fullmatch(str(data.get("id", path.stem))):
-        bad("id", "must be a name (letters, digits, - and _)")
+        bad("id", "vp_layer_id")
     title = data.get("title")
     if not isinstance(title, dict) or not all(isinstance(title.get(k), str) and title[k].strip() for k in ("zh", "en")):
-        bad("title", "needs zh and en text")
+        bad("title", "vp_layer_title")
     source = data.get("source")
     if source not in SOURCES:
-        bad("source", f"must be one of {', '.join(SOURCES)}")
+        bad("source", "vp_layer_source", sources=", ".join(SOURCES))
     for key, kinds in (("style", STYLE_KEYS), ("label", LABEL_KEYS)):
         value = data.get(key)
         if value is None:
             continue
         if not isinstance(value, dict):
-            bad(key, "must be a mapping")
+            bad(key, "vp_mapping")
             continue
         for name, item in value.items():
             if name not in kinds:
-                bad(f"{key}.{name}", f"unknown; known: {', '.join(kinds)}")
-            elif (msg := _check_value(kinds[name], item)) is not None:
-                bad(f"{key}.{name}", msg)
+                bad(f"{key}.{name}", "vp_layer_option", known=", ".join(kinds))
+            elif (wrong := _check_value(kinds[name], item)) is not None:
+                bad(f"{key}.{name}", wrong[0], **wrong[1])
     where = data.get("where")
     if where is not None and not isinstance(where, dict):
-        bad("where", "must be a mapping of column: value")
+        bad("where", "vp_where")
         where = None
     for key in ("show", "legend"):
         if key in data and not isinstance(data[key], bool):
-            bad(key, "must be true or false")
+            bad(key, "vp_true_false")
     if columns is not None and source in columns:
         known = set(columns[source])
         for name in where or {}:
             if name not in known:
-                bad(f"where.{name}", f"{source} have no column {name!r}")
+                bad(f"where.{name}", "vp_no_column", source=source, name=repr(name))
         label_def = data.get("label")
         if isinstance(label_def, dict):
             field_name = label_def.get("field", "name")
             if not {f"{field_name}_zh", f"{field_name}_en"} <= known:
-                bad("label.field", f"{source} have no {field_name}_zh / {field_name}_en columns")
+                bad("label.field", "vp_no_label_columns", source=source, field=field_name)
     if problems:
         return None, problems
     return Layer(id=record, title=dict(title), source=source, where=dict(where or {}),
@@ -374,7 +375,7 @@ def problems(directory: Path, columns: dict[str, Iterable[str]] | None = None) -
         out += found
         if layer is not None:
             if layer.id in seen:
-                out.append(Problem(label, 1, layer.id, "id", f"the same id as {seen[layer.id]}"))
+                out.append(problem(label, 1, layer.id, "id", "vp_same_id", other=seen[layer.id]))
             seen[layer.id] = label
     return out
 

@@ -41,6 +41,8 @@ from zqmap.checks import (  # noqa: F401 - Problem, valid_month and BAD_CHARS_RE
     _records,
     _show,
     _type_name,
+    _type_of,
+    problem,
     valid_month,
 )
 from zqmap.header import DateRule, RegisterMeta, _check_header  # noqa: F401 - DateRule: API
@@ -180,7 +182,7 @@ def _check_places(data: Any, label: str, county: shapely.Geometry | None, proble
         confidence = c.choice("confidence", MATCH_CONFIDENCES) or ""
         if lon is not None and lat is not None and county is not None:
             if not county.covers(Point(lon, lat)):
-                c.add("lon", f"point ({lon}, {lat}) lies outside the county polygon", c.line("lon"))
+                c.say("lon", "rf_outside_county", c.line("lon"), lon=lon, lat=lat)
         if township:
             pending_township.append((c, township))
         if c.count == 0:
@@ -191,9 +193,9 @@ def _check_places(data: Any, label: str, county: shapely.Geometry | None, proble
         if target is None:
             places.pop(c.record, None)
             if township not in raw_ids:  # a broken township is reported against itself
-                c.add("township", f"unknown place {_show(township)}")
+                c.say("township", "vp_unknown_place", value=_show(township))
         elif target.kind != "township":
-            c.add("township", f"{township!r} is a {target.kind}, not a township")
+            c.say("township", "vp_not_township", value=repr(township), kind=target.kind)
     return places
 
 
@@ -215,7 +217,7 @@ def _check_milestones(c: _Checker, meta: RegisterMeta | None) -> list[dict] | No
     for m in items:
         month = m.rec.get("month")
         if month is not None and (not isinstance(month, str) or not valid_month(month)):
-            m.add("month", f"{_show(month)} is not a month YYYY-MM (01-12)")
+            m.say("month", "rf_not_month", value=_show(month))
             month = None
         kind = m.choice("kind", MILESTONE_KINDS)
         precision = m.choice("date_precision", DATE_PRECISIONS)
@@ -237,24 +239,24 @@ def _check_date_rule(m: _Checker, meta: RegisterMeta, month: str | None, precisi
     """A milestone's ``date_rule`` against its ``date_precision`` and month (see :func:`_check_milestones`)."""
     if precision == "stated":
         if rule_id:
-            m.add("date_rule", "a stated month needs no rule (a month a rule resolved is 'derived')")
+            m.say("date_rule", "vp_stated_rule")
         return
+    rules = ", ".join(r.id for r in meta.date_rules)
     if not rule_id:
-        m.add("date_rule", f"a {precision} month must name the rule that gave it (one of the header's date_rules: "
-                           f"{', '.join(r.id for r in meta.date_rules) or 'none defined'})", m.line("date_precision"))
+        m.say("date_rule", "vp_rule_needed" if rules else "vp_rule_needed_none", m.line("date_precision"),
+              precision=precision, rules=rules)
         return
     rule = meta.date_rule(rule_id)
     if rule is None:
-        m.add("date_rule", f"unknown rule {rule_id!r} (not in the header's date_rules: "
-                           f"{', '.join(r.id for r in meta.date_rules) or 'none defined'})")
+        m.say("date_rule", "vp_unknown_rule" if rules else "vp_unknown_rule_none", rule=repr(rule_id), rules=rules)
         return
     if month is None:
         return
     december = f"{meta.plan_year}-12"
     if precision == "implied" and month != december:
-        m.add("month", f"an implied month is the plan year's December ({december}), not {month}")
+        m.say("month", "vp_implied_december", december=december, month=month)
     elif rule.month is not None and month != f"{meta.plan_year}-{rule.month}":
-        m.add("month", f"rule {rule_id!r} gives {meta.plan_year}-{rule.month}, not {month}")
+        m.say("month", "vp_rule_month", rule=repr(rule_id), gives=f"{meta.plan_year}-{rule.month}", month=month)
 
 
 def _check_quantities(c: _Checker) -> list[dict] | None:
@@ -267,7 +269,7 @@ def _check_quantities(c: _Checker) -> list[dict] | None:
         value = m.number("value", lo=0)
         unit = m.text("unit", 40, required=True)
         if kind == "investment" and unit is not None and unit != "CNY":
-            m.add("unit", f"an investment is given in CNY, not {_show(unit)}")
+            m.say("unit", "vp_investment_unit", unit=_show(unit))
         as_written = m.text("as_written", MAX_TEXT["long"]) or ""
         note = m.text("note", MAX_TEXT["long"]) or ""
         if m.count == 0:
@@ -281,28 +283,28 @@ def _check_geometry(c: _Checker, county: shapely.Geometry | None) -> shapely.Geo
     if value is None:
         return None
     if not isinstance(value, dict):
-        c.add("geometry", f"must be a GeoJSON geometry mapping, not {_type_name(value)}")
+        c.say("geometry", "vp_geom_not_mapping", type=_type_of(value))
         return False
     if value.get("type") not in ("Point", "LineString", "MultiLineString"):
-        c.add("geometry", f"type {_show(value.get('type'))} is not Point, LineString or MultiLineString")
+        c.say("geometry", "vp_geom_type", value=_show(value.get("type")))
         return False
     try:
         geom = shape(value)
     except Exception as exc:  # shapely raises several types for malformed input
-        c.add("geometry", f"not a valid GeoJSON geometry ({type(exc).__name__})")
+        c.say("geometry", "vp_geom_malformed", error=type(exc).__name__)
         return False
     if geom.is_empty:
-        c.add("geometry", "geometry is empty")
+        c.say("geometry", "vp_geom_empty")
         return False
     coords = shapely.get_coordinates(geom)
     if not (abs(coords[:, 0]) <= 180).all() or not (abs(coords[:, 1]) <= 90).all() or not pd.notna(coords).all():
-        c.add("geometry", "coordinates are not WGS84 longitude/latitude (lon within ±180, lat within ±90)")
+        c.say("geometry", "vp_geom_not_wgs84")
         return False
     if not geom.is_valid:
-        c.add("geometry", f"invalid geometry: {shapely.is_valid_reason(geom)}")
+        c.say("geometry", "vp_geom_invalid", reason=str(shapely.is_valid_reason(geom)))
         return False
     if county is not None and not county.covers(geom):
-        c.add("geometry", "geometry leaves the county polygon")
+        c.say("geometry", "vp_geom_outside")
         return False
     return geom
 
@@ -325,12 +327,12 @@ def _check_projects(
         place = None
         if place_id is not None:
             if not isinstance(place_id, str) or place_id not in place_ids:
-                c.add("place", f"unknown place {_show(place_id)} (not in {PLACES_FILE})")
+                c.say("place", "vp_unknown_place_in", value=_show(place_id), file=PLACES_FILE)
             else:
                 place = places.get(place_id)  # None when the place itself is broken
         precision = c.choice("precision", PRECISION_BY_KEY)
         if place and precision and PRECISION_RANK[precision] < PRECISION_RANK[place.precision]:
-            c.add("precision", f"{precision!r} is finer than the place's coordinates ({place.precision!r})")
+            c.say("precision", "vp_too_precise", value=repr(precision), place=repr(place.precision))
         summary_zh = c.text("summary_zh", MAX_TEXT["long"]) or ""
         summary_en = c.text("summary_en", MAX_TEXT["long"]) or ""
         source = c.text("source", MAX_TEXT["short"], required=True)
@@ -395,20 +397,20 @@ def _township_of(place: _Place, places: dict[str, _Place]) -> _Place:
 
 def _read_counties(path: Path, label: str, problems: list[Problem]) -> gpd.GeoDataFrame | None:
     if not path.exists():
-        problems.append(Problem(label, 1, "-", "-", "file not found (run `zqmap geo build`)"))
+        problems.append(problem(label, 1, "-", "-", "vp_counties_not_found"))
         return None
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises DataSourceError and friends
-        problems.append(Problem(label, 1, "-", "-", f"not readable as GeoJSON: {exc}"))
+        problems.append(problem(label, 1, "-", "-", "vp_not_geojson", error=str(exc)))
         return None
     ok = True
     if gdf.crs is None or gdf.crs.to_epsg() != 4326:
-        problems.append(Problem(label, 1, "-", "crs", f"must be WGS84 (EPSG:4326), not {gdf.crs}"))
+        problems.append(problem(label, 1, "-", "crs", "vp_crs", crs=str(gdf.crs)))
         ok = False
     for col in ("adcode", "name_zh", "name_en", "focus"):
         if col not in gdf.columns:
-            problems.append(Problem(label, 1, "-", col, "property missing from the features"))
+            problems.append(problem(label, 1, "-", col, "vp_property_missing"))
             ok = False
     if not ok:
         return None
@@ -416,31 +418,31 @@ def _read_counties(path: Path, label: str, problems: list[Problem]) -> gpd.GeoDa
         rid = str(row["adcode"])
         geom = row.geometry
         if geom is None or geom.is_empty:
-            problems.append(Problem(label, 1, rid, "geometry", "empty geometry"))
+            problems.append(problem(label, 1, rid, "geometry", "vp_feature_empty"))
             ok = False
         elif geom.geom_type not in ("Polygon", "MultiPolygon"):
-            problems.append(Problem(label, 1, rid, "geometry", f"{geom.geom_type} is not a polygon"))
+            problems.append(problem(label, 1, rid, "geometry", "vp_not_polygon", type=geom.geom_type))
             ok = False
         elif not geom.is_valid:
-            problems.append(Problem(label, 1, rid, "geometry", f"invalid: {shapely.is_valid_reason(geom)}"))
+            problems.append(problem(label, 1, rid, "geometry", "vp_feature_invalid",
+                                    reason=str(shapely.is_valid_reason(geom))))
             ok = False
         for col in ("name_zh", "name_en"):  # drawn as map labels and printed on PDFs
             name = row[col]
             if not isinstance(name, str) or not name.strip():
-                problems.append(Problem(label, 1, rid, col, "must be non-empty text"))
+                problems.append(problem(label, 1, rid, col, "vp_nonempty_text"))
                 ok = False
             elif len(name) > COUNTY_NAME_LIMIT:
-                problems.append(Problem(label, 1, rid, col, f"is {len(name)} characters long; "
-                                                           f"the limit is {COUNTY_NAME_LIMIT}"))
+                problems.append(problem(label, 1, rid, col, "rf_too_long", n=len(name), limit=COUNTY_NAME_LIMIT))
                 ok = False
             elif BAD_CHARS_RE.search(name):
-                problems.append(Problem(label, 1, rid, col, "contains control or bidirectional-override characters"))
+                problems.append(problem(label, 1, rid, col, "rf_bad_chars"))
                 ok = False
     gdf["focus"] = gdf["focus"].astype(bool)
     # The focus area (usually one county; all of them for a prefecture-wide register)
     # is where every project must lie.
     if ok and not gdf["focus"].any():
-        problems.append(Problem(label, 1, "-", "focus", "no feature has focus=true (the area the projects lie in)"))
+        problems.append(problem(label, 1, "-", "focus", "vp_no_focus"))
         ok = False
     return gdf if ok else None
 
@@ -491,8 +493,7 @@ def _load(data_dir: str | Path | None) -> _Result:
     meta = _check_header(projects_data, PROJECTS_FILE, problems)
     rows = _check_projects(projects_data, PROJECTS_FILE, places, place_ids, county, problems, meta)
     if meta is None and not problems:
-        problems.append(Problem(PROJECTS_FILE, 1, "-", "-", "the file has no register header (county, plan_year, title, "
-                                                          "source_document, source_title)"))
+        problems.append(problem(PROJECTS_FILE, 1, "-", "-", "vp_no_header"))
     if counties is not None and not problems:
         from zqmap import layers
 

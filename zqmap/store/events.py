@@ -229,7 +229,7 @@ class _Payload(_Checker):
     def coord(self, key: str, lim: float) -> float | None:
         value = self.p.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.say(key, "rf_not_number", type=_type(value))
+            self.say(key, "rf_not_number", type=(_type(value),))
             return None
         if abs(value) > lim or not math.isfinite(value):
             self.say(key, "rf_not_wgs84", value=_show(value), lim=f"{lim:g}")
