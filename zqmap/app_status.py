@@ -160,26 +160,41 @@ def sections(ds: Dataset, flt: Filter, statuses: pd.DataFrame, rows: np.ndarray,
     """
     st.subheader(status_view.heading(month, lang))
     st.dataframe(status_view.counts_table(statuses, rows, lang), hide_index=True)
-    frames = _tables(ds.fingerprint, month, lang, np.asarray(rows).tobytes(), tuple(sorted(flt.to_params().items())),
-                     ds, flt, statuses, rows)
-    keys = list(frames)
+    lists = _tables(ds.fingerprint, month, lang, np.asarray(rows).tobytes(), tuple(sorted(flt.to_params().items())),
+                    ds, flt, statuses, rows)
+    keys = list(lists.frames)
     chosen = st.segmented_control(t("status_lists", lang), keys, default=keys[0], required=True, key=SECTION_KEY,
-                                  format_func=lambda k: f"{t(k, lang)} ({len(frames[k])})",
+                                  format_func=lambda k: f"{t(k, lang)} ({len(lists.frames[k])})",
                                   label_visibility="collapsed")
-    frame = frames[chosen if chosen in frames else keys[0]]
-    if len(frame):
-        st.dataframe(frame, hide_index=True)
+    key = chosen if chosen in lists.frames else keys[0]
+    if len(lists.frames[key]):
+        st.dataframe(lists.arrow(key), hide_index=True)
     else:
         st.caption(t("report_none", lang))
 
 
+class _Lists:
+    """The status lists of one view: their frames (whose lengths the switch shows) and, made when a
+    list is first shown, the Arrow table sent for it (:func:`zqmap.summary.arrow_table`)."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame]):
+        self.frames = frames
+        self._arrow: dict[str, pa.Table] = {}  # shared by sessions: a race computes the same table twice
+
+    def arrow(self, key: str) -> pa.Table:
+        table = self._arrow.get(key)
+        if table is None:
+            table = self._arrow[key] = summary.arrow_table(self.frames[key])
+        return table
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _tables(fingerprint: str, month: str, lang: str, rows_key: bytes, params: tuple, _ds: Dataset, _flt: Filter,
-            _statuses: pd.DataFrame, _rows: np.ndarray) -> dict[str, pa.Table]:
+            _statuses: pd.DataFrame, _rows: np.ndarray) -> _Lists:
     """The late lists and rates of the shown rows, once per data version, month, language and view
     (a click on the map or the table reruns the app without changing them)."""
     report = status_view.report_of(_view(_ds, _flt, _rows, lang), month, _statuses, _rows)
-    return {key: summary.arrow_table(frame) for key, frame in status_view.tables(report).items()}
+    return _Lists(status_view.tables(report))
 
 
 def report_downloads(ds: Dataset, flt: Filter, rows: np.ndarray, month: str, lang: str) -> None:

@@ -155,21 +155,39 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
 
 
 def _narrow(frame: pd.DataFrame) -> pa.Table:
-    """``frame`` as an Arrow table as cheap to send as it can be, showing the same text: a column whose
-    values repeat (sector, category, precision, …: at most one distinct value in four rows) is
-    categorical (an index per row, not the text; not where a value is "": the grid would show an empty
-    category as "None"), and strings have 32-bit offsets (pandas' arrive as
-    ``large_string``; a page of one column of text is mostly offsets). At 10,000 projects a selection
-    of 1,973 rows is 556,832 bytes as pandas sends it, 408,320 like this."""
-    repeated = {name: frame[name].astype("category") for name in frame.columns
-                if len(frame) >= _DICT_MIN_ROWS and pd.api.types.is_string_dtype(frame[name])
-                and 0 < 4 * frame[name].nunique() <= len(frame) and not (frame[name] == "").any()}
-    table = pa.Table.from_pandas(frame.assign(**repeated) if repeated else frame, preserve_index=False)
+    """``frame`` as an Arrow table as cheap to send as it can be, showing the same text: strings with
+    32-bit offsets (pandas' arrive as ``large_string``; a page of one column of text is mostly offsets),
+    and a text column whose values repeat (sector, category, precision, …: at most one distinct value in
+    four rows) dictionary-encoded, an index per row instead of the text (not where a value is "": the grid
+    shows an empty category as "None"). At 10,000 projects a selection of 1,973 rows is 556,832 bytes as
+    pandas sends it, 408,320 like this."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = []
+    for column in table.columns:
+        if pa.types.is_large_string(column.type):
+            column = column.cast(pa.string())
+        if pa.types.is_string(column.type):
+            column = _encoded(column.combine_chunks()) or column
+        columns.append(column)
     # without pandas' metadata: it describes the columns before they were changed (the table has no index)
-    return table.cast(pa.schema([f.with_type(_short_strings(f.type)) for f in table.schema]))
+    return pa.table(columns, names=table.column_names)
 
 
 _DICT_MIN_ROWS = 100  # below this a table's dictionaries cost more than they save (measured: 5 rows 4.8 against 2.6 KB)
+
+
+def _encoded(strings: pa.Array) -> pa.DictionaryArray | None:
+    """``strings`` dictionary-encoded with the narrowest index, if its values repeat enough to gain
+    (at least :data:`_DICT_MIN_ROWS` rows, one distinct value in four, none of them "")."""
+    n = len(strings)
+    if n < _DICT_MIN_ROWS:
+        return None
+    encoded = pc.dictionary_encode(strings)
+    size = len(encoded.dictionary)
+    if not 0 < 4 * size <= n or pc.any(pc.equal(encoded.dictionary, "")).as_py():
+        return None
+    index = pa.int8() if size <= 127 else pa.int16() if size <= 32767 else pa.int32()
+    return encoded.cast(pa.dictionary(index, pa.string()))
 
 
 def _compact(table: pa.Table) -> pa.Table:
@@ -184,9 +202,8 @@ def _compact(table: pa.Table) -> pa.Table:
         column = table.column(i)
         if n >= _DICT_MIN_ROWS and 4 * max((len(c.dictionary) for c in column.chunks), default=0) <= n:
             continue  # the dictionary is small beside the rows: as it is
-        plain = column.cast(field.type.value_type)
-        used = pc.dictionary_encode(plain).combine_chunks()
-        table = table.set_column(i, field.name, used if n >= _DICT_MIN_ROWS and 4 * len(used.dictionary) <= n else plain)
+        plain = column.cast(field.type.value_type).combine_chunks()
+        table = table.set_column(i, field.name, _encoded(plain) or plain)
     return table
 
 
