@@ -34,6 +34,7 @@ from zqmap import (
     state,
     summary,
 )
+from zqmap.app_data import cached_dataset, cached_digest, cached_months
 from zqmap.escape import md_text
 from zqmap.export import View, render
 from zqmap.filters import TEXT_LIMIT, Filter, mask
@@ -41,7 +42,7 @@ from zqmap.i18n import DEFAULT_LANG, LANGS, t
 from zqmap.naming import PDF_PAGES, describe, export_filename, link_notes, pdf_page_label
 from zqmap.paths import default_data_dir
 from zqmap.register import Dataset, RegisterError, fingerprint
-from zqmap.store import StoreError, open_store
+from zqmap.store import StoreError
 from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, PRECISION_BY_KEY, SECTORS
 
 st.set_page_config(page_title="zqmap", page_icon="🗺️", layout="wide")
@@ -53,37 +54,6 @@ EXPORT_COLUMNS = 3  # export buttons per row: seven in one row (or four at 1024 
 # The event store the app reads (`zqmap serve --store PATH`, or `$ZQMAP_STORE`) and its as-of month.
 STORE = os.environ.get("ZQMAP_STORE") or None
 AS_OF = os.environ.get("ZQMAP_AS_OF") or None
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)  # a store's months: the as-of slider goes back and forth
-def cached_dataset(data_dir: str, stamp: str, store: str | None, store_stamp: str, as_of: str | None) -> Dataset:
-    """Loaded once per version of the files and of the store's log (the stamps change when they change).
-
-    With a store, a month is read from every month's register (:class:`zqmap.state.Months`, made once
-    in the background after the first page and brought up to the log's new events since), or, until
-    that is there, by a replay of the log."""
-    if store is None:
-        return state.load(data_dir)
-    plan = cached_dataset(data_dir, stamp, None, "", None)
-    months = cached_months(data_dir, stamp, store).peek() if as_of else None
-    if months is None:
-        return state.load(plan, store=store, as_of=as_of)
-    with open_store(store, plan) as opened:
-        months.refresh(opened)
-    return months.dataset(as_of)
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def cached_months(data_dir: str, stamp: str, store: str) -> app_warm.Later:
-    """Every month's register of the store, made once (by the background job) and kept across the log's versions."""
-    return app_warm.Later(lambda: state.load_months(cached_dataset(data_dir, stamp, None, "", None), store))
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def cached_digest(key: tuple, lang: str) -> summary.Digest:
-    """Per-project arrays for the summaries, built once per data version and language."""
-    ds = cached_dataset(*key)
-    return summary.Digest(ds.projects, lang, ds.plan_months)
 
 
 def prepare_months_ahead(key: tuple, lang: str) -> None:

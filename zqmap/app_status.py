@@ -17,6 +17,8 @@ Widget keys: ``w_asof``, ``w_colour``, ``w_statuses``, ``w_dateprecs``, ``w_stat
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -104,6 +106,13 @@ def _statuses(key: tuple, month: str, _ds: Dataset) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
+def _map_status(key: tuple, month: str, lang: str, colouring: str, _ds: Dataset) -> mapview.MapStatus:
+    """:func:`map_status` without its URL, once per data version, month, language and colouring (it
+    lists every project's status: 0.7 ms a run at 10,000 projects, twice per filter change)."""
+    return status_view.map_status(_statuses(key, month, _ds), _reasons(key, month, lang, _ds), colouring)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _reasons(key: tuple, month: str, lang: str, _ds: Dataset) -> list[str]:
     return status_view.reasons_texts(_statuses(key, month, _ds), lang)
 
@@ -136,7 +145,7 @@ def map_status(key: tuple, ds: Dataset, month: str, lang: str) -> mapview.MapSta
     """The map's status payload: statuses, reasons in ``lang`` (published for the browser to fetch
     once: every rerun checks the file is still there) and the colouring chosen."""
     url = mapview.publish_reasons(_reasons_json(key, month, lang, ds))
-    return status_view.map_status(_statuses(key, month, ds), _reasons(key, month, lang, ds), colour(), url)
+    return dataclasses.replace(_map_status(key, month, lang, colour(), ds), reasons_url=url)
 
 
 def export_status(key: tuple, ds: Dataset, month: str, lang: str) -> mapview.MapStatus:
