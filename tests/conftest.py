@@ -53,12 +53,17 @@ def project(pid: str = "p-one", **overrides) -> dict:
         "quantities": [{"kind": "investment", "value": 100000000, "unit": "CNY", "as_written": "1亿元"}],
         "source": "工业方面/一",
     }
-    for key, value in overrides.items():
+    return changed(rec, overrides)
+
+
+def changed(record: dict, changes: dict) -> dict:
+    """``record`` with ``changes`` applied in place and returned: a ``None`` value deletes its key."""
+    for key, value in changes.items():
         if value is None:
-            rec.pop(key, None)
+            record.pop(key, None)
         else:
-            rec[key] = value
-    return rec
+            record[key] = value
+    return record
 
 
 def write_register(directory: Path, projects: list[dict] | str) -> Path:

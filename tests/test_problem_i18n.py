@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import yaml
-from conftest import BUNDLED, bundled_header, project, register_text, write_register
+from conftest import BUNDLED, bundled_header, changed, project, register_text, write_register
 from streamlit.testing.v1 import AppTest
 
 from zqmap import checks, layers
@@ -22,13 +22,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def _header(**changes) -> dict:
-    header = bundled_header()
-    for key, value in changes.items():
-        if value is None:
-            header.pop(key, None)
-        else:
-            header[key] = value
-    return header
+    return changed(bundled_header(), changes)
 
 
 def _ms(month="2024-05", **fields) -> dict:

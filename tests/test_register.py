@@ -205,14 +205,9 @@ def test_county_names_are_checked(make_register, capsys, name, fragment):
 
 
 def _with_header(make_register, **changes):
-    from conftest import bundled_header, register_text
+    from conftest import bundled_header, changed, register_text
 
-    header = bundled_header()
-    for key, value in changes.items():
-        if value is None:
-            header.pop(key)
-        else:
-            header[key] = value
+    header = changed(bundled_header(), changes)
     data = make_register([project()])
     (data / "projects.yaml").write_text(register_text([project()], header=header), encoding="utf-8")
     return data

@@ -32,7 +32,7 @@ import geopandas as gpd
 from jinja2 import Template
 
 from zqmap import cache
-from zqmap.checks import Problem, _read_yaml, problem, said
+from zqmap.checks import Problem, _read_yaml, problem
 from zqmap.elements import Macro
 from zqmap.escape import html_text, script_json
 from zqmap.paths import bundled_layers_dir
@@ -275,6 +275,10 @@ def stamp(directory: Path) -> str:
     return ";".join(parts)
 
 
+_VALUE_PROBLEMS = {"colour": "vp_colour", "number": "vp_0_100", "fraction": "vp_0_1", "dashes": "vp_dashes",
+                   "name": "vp_name", "bool": "vp_bool", "offset": "vp_offset"}  # kind → what is wrong (i18n)
+
+
 def _check_value(kind: str, value: Any) -> tuple[str, dict] | None:
     """What is wrong with ``value`` as a ``kind`` (see :data:`STYLE_KEYS`): an i18n key and its arguments, or None."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -295,9 +299,7 @@ def _check_value(kind: str, value: Any) -> tuple[str, dict] | None:
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     else:
         raise AssertionError(kind)
-    keys = {"colour": "vp_colour", "number": "vp_0_100", "fraction": "vp_0_1", "dashes": "vp_dashes",
-            "name": "vp_name", "bool": "vp_bool", "offset": "vp_offset"}
-    return None if ok else (keys[kind], {"value": repr(value)})
+    return None if ok else (_VALUE_PROBLEMS[kind], {"value": repr(value)})
 
 
 def check_file(path: Path, label: str, columns: dict[str, Iterable[str]] | None = None) -> tuple[Layer | None, list[Problem]]:
@@ -316,7 +318,7 @@ def check_file(path: Path, label: str, columns: dict[str, Iterable[str]] | None 
     record = str(data.get("id", path.stem))
 
     def bad(key: str, what: str, **args: Any) -> None:
-        problems.append(Problem(label, lines.get(key.split(".")[0], 1), record, key, *said(what, **args)))
+        problems.append(problem(label, lines.get(key.split(".")[0], 1), record, key, what, **args))
 
     for key in data:
         if key not in LAYER_KEYS:

@@ -144,19 +144,13 @@ class Digest:
     def _all_rows(self) -> tuple[pd.DataFrame, pa.Table]:
         if self._table is None:  # every project's row, formatted once
             frame = display_table(self.projects, self.lang)
-            self._table = (frame, _narrow(frame))
+            self._table = (frame, arrow_table(frame))
         return self._table
 
 
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """``frame`` (text columns, no index) as the Arrow table ``st.dataframe`` is given: what
-    :meth:`Digest.display_arrow` sends for the project table, for any other table of the page."""
-    return _compact(_narrow(frame))
-
-
-def _narrow(frame: pd.DataFrame) -> pa.Table:
-    """``frame`` as an Arrow table as cheap to send as it can be, showing the same text: strings with
-    32-bit offsets (pandas' arrive as ``large_string``; a page of one column of text is mostly offsets),
+    """``frame`` (text columns, no index) as the Arrow table ``st.dataframe`` is given, as cheap to send
+    as it can be, showing the same text: strings with 32-bit offsets (pandas' arrive as ``large_string``; a page of one column of text is mostly offsets),
     and a text column whose values repeat (sector, category, precision, …: at most one distinct value in
     four rows) dictionary-encoded, an index per row instead of the text (not where a value is "": the grid
     shows an empty category as "None"). At 10,000 projects a selection of 1,973 rows is 556,832 bytes as
@@ -191,7 +185,7 @@ def _encoded(strings: pa.Array) -> pa.DictionaryArray | None:
 
 
 def _compact(table: pa.Table) -> pa.Table:
-    """``table`` (rows taken from :func:`_narrow`'s) without the dictionary entries its rows do not use:
+    """``table`` (rows taken from an :func:`arrow_table`) without the dictionary entries its rows do not use:
     a take keeps the whole dictionary, so a few rows of 10,000 would carry every township's name.
     A column whose values no longer repeat enough, or any column of a short table (a dictionary's own
     message costs more than it saves there), is sent as plain strings."""
@@ -205,14 +199,6 @@ def _compact(table: pa.Table) -> pa.Table:
         plain = column.cast(field.type.value_type).combine_chunks()
         table = table.set_column(i, field.name, _encoded(plain) or plain)
     return table
-
-
-def _short_strings(kind: pa.DataType) -> pa.DataType:
-    if pa.types.is_large_string(kind):
-        return pa.string()
-    if pa.types.is_dictionary(kind) and pa.types.is_large_string(kind.value_type):
-        return pa.dictionary(kind.index_type, pa.string(), kind.ordered)
-    return kind
 
 
 def _all(projects: pd.DataFrame) -> np.ndarray:
