@@ -248,15 +248,16 @@ def plan_of(key: tuple) -> Dataset:
     return cached_dataset(key[0], key[1], None, "", None)
 
 
-def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, lang: str, statuses, month: str,
+def show_table_and_detail(digest: summary.Digest, rows: np.ndarray, table_key: str, lang: str, statuses, month: str,
                           plan: Dataset) -> None:
-    """The table (its selection decided in main(): :func:`zqmap.selection.sync`) and the selected project."""
+    """The table (drawn under ``table_key``, its selection decided in main(): :func:`zqmap.selection.sync`)
+    and the selected project."""
     st.subheader(t("table", lang))
     if not len(rows):
         st.info(t("no_match", lang))
         return
     st.dataframe(digest.display_arrow(rows), hide_index=True, on_select="rerun", selection_mode="single-row",
-                 key="w_table")
+                 key=table_key)
     position = digest.position.get(st.session_state[selection.SELECTED])
     st.subheader(t("details", lang))
     if position is None or not np.any(rows == position):
@@ -342,7 +343,7 @@ def main() -> None:
     # The latest of a row selection and a marker click (st_folium keeps its value in session state), kept on
     # the project across filter changes; decided before the map is drawn, which marks it.
     returned = st.session_state.get(app_move.MAP_KEY)
-    selection.sync(st.session_state, "w_table", digest.ids[rows].tolist(),
+    table_key = selection.sync(st.session_state, "w_table", digest.ids[rows].tolist(),
                    selection.marker_click(st.session_state, returned, mapview.clicked_project_id(returned, digest.position)))
     # the link, once the selection is decided (its sel= is the project the details show after this run)
     st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),
@@ -361,7 +362,7 @@ def main() -> None:
         return
     show_summary(digest, rows, lang, flt)
     app_status.sections(ds, flt, statuses, rows, month, lang)  # counts by status, late lists, rates
-    show_table_and_detail(digest, rows, lang, statuses, month, plan_of(key))
+    show_table_and_detail(digest, rows, table_key, lang, statuses, month, plan_of(key))
     if key[2]:  # the monthly entry (drawn only for those who may write), saved against the plan
         app_progress.show(key[2], plan_of(key), ds, rows, lang)
     show_downloads(ds, flt, rows, lang, key, month)

@@ -12,7 +12,7 @@ import pytest
 import statefixture
 from streamlit.testing.v1 import AppTest
 
-from zqmap import app_status, state, status
+from zqmap import app_status, selection, state, status
 from zqmap.filters import Filter, mask
 from zqmap.i18n import t
 from zqmap.paths import bundled_data_dir
@@ -224,7 +224,7 @@ def test_the_details_panel_says_the_status_and_why(with_store):
     table = next(d for d in at.dataframe if t("id", "en") in d.value.columns)
     ids = list(table.value[t("id", "en")])
     row = ids.index("pv-huaneng-phase1")
-    at.session_state["w_table"] = {"selection": {"rows": [row]}}  # what the browser sends for a ticked row
+    at.session_state[selection.widget_key(at.session_state, "w_table")] = {"selection": {"rows": [row]}}  # a ticked row
     at.run()
     ok(at)
     position = list(ds.projects["id"]).index("pv-huaneng-phase1")

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 from test_app import REPO, count_label, loaded, new_app, no_exception
 
+from zqmap import selection
 from zqmap.escape import md_text
 from zqmap.filters import TEXT_LIMIT, Filter
 from zqmap.i18n import t
@@ -235,7 +236,7 @@ def _table_selection(at) -> list[int]:
 
 
 def _tick(at, row: int):
-    at.session_state["w_table"] = {"selection": {"rows": [row]}}  # what the browser sends for a ticked row
+    at.session_state[selection.widget_key(at.session_state, "w_table")] = {"selection": {"rows": [row]}}  # a ticked row
     return at.run()
 
 
@@ -319,6 +320,29 @@ def test_the_table_selection_follows_the_project_across_filter_changes(bundled, 
     assert any(c.value == t("select_project", "zh") for c in at.caption)
     at.multiselect(key="w_sectors").set_value([]).run()  # and it does not come back by itself
     assert _shown_detail(at, ds) is None
+
+
+def test_a_browser_value_about_the_rows_before_a_filter_change_does_not_move_the_selection(bundled, ds, clicks):
+    """A browser can ask for a rerun (st_folium reporting the map it redrew) before it has the table a filter
+    change sent: its rerun carries the ticked row's position in the old rows. Read against the new rows, it
+    would select whichever project sits there now (what CI saw in the browser at 0a8e997)."""
+    at = loaded(new_app())
+    ids = _table_ids(at)
+    sectors = dict(zip(ds.projects["id"], ds.projects["sector"]))
+    pick = next(i for i, pid in enumerate(ids) if i > 0 and sectors[pid] != sectors[ids[0]])
+    pid, before = ids[pick], selection.widget_key(at.session_state, "w_table")
+    _tick(at, pick)
+    at.multiselect(key="w_sectors").set_value([sectors[pid]]).run()
+    now = _table_ids(at)
+    assert pick < len(now) and now[pick] != pid  # the old position names another project now
+    assert selection.widget_key(at.session_state, "w_table") != before  # the new rows have a key of their own
+    at.session_state[before] = {"selection": {"rows": [pick]}}  # the browser's value, from before the new table
+    at.run()
+    no_exception(at)
+    assert _shown_detail(at, ds) == pid and at.session_state["_selected_id"] == pid
+    assert at.session_state[selection.widget_key(at.session_state, "w_table")]["selection"]["rows"] == [now.index(pid)]
+    _tick(at, pick)  # a row ticked in the new table is read against the new rows
+    assert _shown_detail(at, ds) == now[pick]
 
 
 def test_streamlit_sets_a_dataframe_selection_through_session_state():

@@ -15,24 +15,37 @@ marker; the details panel shows it). Two rules (issue 11, items 7 and 8):
 A marker click is ``(project id, n)`` (:func:`marker_click`): the same marker clicked again is a
 new ``n``.
 
+A table's selection is a row position, so it means something only against the rows the browser
+was showing when it sent it. A browser's rerun carries the table's value as the browser last had
+it, and a browser can ask for a rerun (st_folium reporting the map it just redrew) before it has
+the new table a filter change sent, or before it has any: a filter change's first run sends only
+the map (:func:`zqmap.app_paint.map_only`). Read against the new rows, that value would select
+whatever project now sits at the old position. So each list of rows is drawn under a key of its
+own (:func:`widget_key`: the base key and a number that grows with each new list), and only the
+current key's value is read: a value for an earlier key is about rows that are gone.
+
 >>> state = {}
->>> sync(state, "t", ("a", "b", "c"), clicked=None)    # nothing chosen yet
->>> state["_selected_id"] is None
+>>> t = sync(state, "t", ("a", "b", "c"), clicked=None); state["_selected_id"] is None    # nothing chosen yet
 True
->>> state["t"] = {"selection": {"rows": [1]}}          # the user ticks row 1: "b"
->>> sync(state, "t", ("a", "b", "c"), clicked=None); state["_selected_id"]
-'b'
->>> sync(state, "t", ("a", "b", "c"), clicked=("c", 1)); state["_selected_id"], state["t"]  # then clicks "c"
-('c', {'selection': {'rows': [2]}})
->>> sync(state, "t", ("c", "a"), clicked=("c", 1)); state["_selected_id"], state["t"]       # a filter: "c" moves
-('c', {'selection': {'rows': [0]}})
->>> state["t"] = {"selection": {"rows": [1]}}                                               # ticks "a"
->>> sync(state, "t", ("c", "a"), clicked=("c", 1)); state["_selected_id"]
-'a'
->>> sync(state, "t", ("c", "a"), clicked=("c", 2)); state["_selected_id"]                   # "c" clicked again
-'c'
->>> sync(state, "t", ("a",), clicked=("c", 2)); state["_selected_id"], state["t"]           # "c" filtered out
+>>> state[t] = {"selection": {"rows": [1]}}              # the user ticks row 1: "b"
+>>> t == sync(state, "t", ("a", "b", "c"), clicked=None), state["_selected_id"]
+(True, 'b')
+>>> t == sync(state, "t", ("a", "b", "c"), clicked=("c", 1)), state["_selected_id"], state[t]  # then clicks "c"
+(True, 'c', {'selection': {'rows': [2]}})
+>>> t2 = sync(state, "t", ("c", "a"), clicked=("c", 1)); t2, state["_selected_id"], state[t2]  # a filter: "c" moves
+('t_1', 'c', {'selection': {'rows': [0]}})
+>>> state[t] = {"selection": {"rows": [1]}}      # the browser, not yet showing the new rows, sends the old value
+>>> t2 == sync(state, "t", ("c", "a"), clicked=("c", 1)), state["_selected_id"]       # about rows that are gone
+(True, 'c')
+>>> state[t2] = {"selection": {"rows": [1]}}                                               # ticks "a"
+>>> t2 == sync(state, "t", ("c", "a"), clicked=("c", 1)), state["_selected_id"]
+(True, 'a')
+>>> t2 == sync(state, "t", ("c", "a"), clicked=("c", 2)), state["_selected_id"]            # "c" clicked again
+(True, 'c')
+>>> t3 = sync(state, "t", ("a",), clicked=("c", 2)); state["_selected_id"], state[t3]      # "c" filtered out
 (None, {'selection': {'rows': []}})
+>>> t3 == widget_key(state, "t"), t2 in state                       # an earlier key's value is dropped
+(True, False)
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ from typing import Any
 SELECTED = "_selected_id"  # the shared contract (docs: GUIDE.md): the selected project's id, or None
 _TABLE = "_sel_table"  # the id the table showed selected when it was last drawn
 _ROWS = "_sel_rows"  # the ids of the table's rows when it was last drawn, in order
+_GEN = "_sel_gen"  # the number in the table's widget key: one more for each new list of rows (widget_key)
 _CLICK = "_sel_click"  # the marker click (project id, n) seen on the last run
 _MARK = "_sel_mark"  # (popup text, place, click count) st_folium reported at the last marker click
 
@@ -130,22 +144,41 @@ def marker_click(state: MutableMapping, returned: Mapping | None, project: str |
     return project, mark[2]
 
 
-def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: Click | None) -> None:
-    """Decide the selection for this run and make the table (widget ``key``, about to be drawn with
-    ``rows``: project ids in display order) show it.
+def widget_key(state: Mapping, key: str) -> str:
+    """The key the table is drawn under for its current rows (set by :func:`sync`): ``key`` and a number.
 
-    Called before the table is drawn, on every run that draws it. A run that does not draw the table
-    (the map's first paint) leaves no table state: the table's last choice then stands.
+    >>> widget_key({}, "w_table"), widget_key({"_sel_gen": 3}, "w_table")
+    ('w_table_0', 'w_table_3')
+    """
+    return f"{key}_{state[_GEN] if _GEN in state else 0}"
+
+
+def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: Click | None) -> str:
+    """Decide the selection for this run and make the table (drawn with ``rows``: project ids in display
+    order) show it; return the widget key to draw it under (:func:`widget_key` of ``key``).
+
+    Called on every run that may draw the table, before the map (which marks the selection). A run
+    that does not draw the table (the map's first paint, a filter change's map-only run) keeps the
+    decision: the next run reads the same key, with the value set here or, once the browser has the
+    table, the browser's. Rows other than the last run's get a new key; the earlier key's value is
+    dropped (a browser may still send it: it is not read).
     """
     last_rows = state.get(_ROWS)
     table_before = state.get(_TABLE)
-    table_now = table_choice(state[key], last_rows) if key in state else table_before
+    current = widget_key(state, key)
+    table_now = table_choice(state[current], last_rows) if current in state else table_before
     chosen = choose(state.get(SELECTED), (table_before, table_now), (state.get(_CLICK), clicked), set(rows))
     want = [list(rows).index(chosen)] if chosen is not None else []
-    have = list(((state.get(key) or {}).get("selection") or {}).get("rows") or [])
-    if want != have or tuple(rows) != (tuple(last_rows) if last_rows is not None else None):
-        state[key] = {"selection": {"rows": want}}  # Streamlit's programmatic dataframe selection
+    if last_rows is not None and tuple(rows) != tuple(last_rows):  # a new list: a new key
+        if current in state:
+            del state[current]
+        state[_GEN] = (state[_GEN] if _GEN in state else 0) + 1
+        current = widget_key(state, key)
+    have = list(((state.get(current) or {}).get("selection") or {}).get("rows") or [])
+    if want != have or current not in state:
+        state[current] = {"selection": {"rows": want}}  # Streamlit's programmatic dataframe selection
     state[SELECTED] = chosen
     state[_TABLE] = chosen
     state[_ROWS] = tuple(rows)
     state[_CLICK] = clicked
+    return current

@@ -78,7 +78,7 @@ def test_a_ticked_row_stays_on_its_project_after_a_filter_change(browser, app_ur
     assert list(same["id"]).index(pick["id"]) != 2  # it moves up when only its sector is shown
     page = open_page_and_wait(browser, app_url + "?lang=en")
     try:
-        grid = page.locator(".st-key-w_table").get_by_test_id("stDataFrame")  # the project list (its key)
+        grid = page.locator("[class*='st-key-w_table_']").get_by_test_id("stDataFrame")  # the project list (its key)
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 18, box["y"] + ROW_PX + ROW_PX * 2 + ROW_PX / 2)  # row 2's tick box
@@ -148,7 +148,7 @@ def test_the_same_marker_clicked_again_after_a_row_shows_its_project(browser, ap
                 shows(name)
 
         marker_shows(marked["name_zh"])
-        grid = page.locator(".st-key-w_table").get_by_test_id("stDataFrame")
+        grid = page.locator("[class*='st-key-w_table_']").get_by_test_id("stDataFrame")
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 18, box["y"] + ROW_PX + ROW_PX / 2)  # row 0's tick box
