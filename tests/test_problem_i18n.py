@@ -258,3 +258,24 @@ def test_the_app_lists_the_problems_in_the_page_language(monkeypatch, tmp_path):
     assert at.code[0].value.splitlines() == [str(p) for p in problems]
     assert "milestones: must be a list, not str" in at.code[0].value
 
+
+
+def test_the_command_line_says_the_problems_in_its_lang(tmp_path, capsys):
+    from zqmap.cli import main
+
+    data = tmp_path / "data"
+    write_register(data, [project(sector="mining"), project("p-two", milestones="soon")])
+    problems = validate(data)
+    assert main(["validate", "--data", str(data)]) == 1  # English unless asked: what scripts and the docs match
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [str(p) for p in problems] and out.err.strip() == "2 problem(s)"
+    assert main(["validate", "--data", str(data), "--lang", "zh"]) == 1
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [p.line_in("zh") for p in problems] and out.err.strip() == "共 2 个问题"
+    assert main(["export", "-f", "csv", "-o", str(tmp_path / "x.csv"), "--data", str(data), "--lang", "en"]) == 1
+    assert capsys.readouterr().out.splitlines() == [str(p) for p in problems]  # export and list: their --lang
+    assert main(["list", "--data", str(data)]) == 1  # whose default is zh
+    assert capsys.readouterr().out.splitlines() == [p.line_in("zh") for p in problems]
+    assert not (tmp_path / "x.csv").exists()
+    assert main(["validate", "--lang", "zh"]) == 0
+    assert re.fullmatch(r"ok：\S+ 中有 \d+ 个项目、\d+ 个地点、\d+ 个县\n", capsys.readouterr().out)

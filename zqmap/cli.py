@@ -24,7 +24,7 @@ from pathlib import Path
 
 from zqmap import __version__, cli_store, cli_users, paths
 from zqmap.filters import Filter
-from zqmap.i18n import LANGS
+from zqmap.i18n import LANGS, t
 from zqmap.paths import resolve_data_dir
 from zqmap.register import RegisterError, validate
 from zqmap.vocab import CATEGORIES, EXPORT_FORMATS, MILESTONE_KINDS, ORIENTATIONS, PAPERS, PRECISION_BY_KEY, SECTORS
@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a register; one line per problem, exit 1 if any")
     _add_data(p)
+    p.add_argument("--lang", choices=LANGS, default="en", help="language of the problems (default en; the app's "
+                   "list of problems is in the page's language)")
     cli_store.add_state_args(p)
     p.set_defaults(func=cmd_validate)
 
@@ -122,20 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_problems(problems) -> int:
+def _print_problems(problems, lang: str = "en") -> int:
+    """One line per problem (file:line: record: field: message, the message in ``lang``), then their number."""
     for problem in problems:
-        print(problem)
-    print(f"{len(problems)} problem(s)", file=sys.stderr)
+        print(problem.line_in(lang))
+    print(t("cli_problems", lang, n=len(problems)), file=sys.stderr)
     return 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     problems = validate(args.data)
     if problems:
-        return _print_problems(problems)
+        return _print_problems(problems, args.lang)
     ds = cli_store.load_state(args)
-    print(f"ok: {len(ds.projects)} projects, {len(ds.places)} places, {len(ds.counties)} counties "
-          f"in {resolve_data_dir(args.data)}")
+    print(t("cli_ok", args.lang, projects=len(ds.projects), places=len(ds.places), counties=len(ds.counties),
+            dir=resolve_data_dir(args.data)))
     if cli_store.wants_store(args):
         problems = cli_store.verify_lines(args)
         for line in problems:
@@ -248,8 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except RegisterError as exc:
-        return _print_problems(exc.problems)
+    except RegisterError as exc:  # in the command's --lang (export and list: their labels' language)
+        return _print_problems(exc.problems, getattr(args, "lang", "en"))
     except cli_store.StoreError as exc:
         return cli_store.print_refusals(exc)
     except (FileExistsError, ValueError) as exc:

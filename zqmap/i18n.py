@@ -444,6 +444,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rf_no_event": ("本项目没有记录 {target}", "no event {target} for this project"),
     "rf_revert_revert": ("{target} 本身是一次撤销；请重新填报该修改", "{target} is itself a revert; record the change again instead"),
     "rf_reverted": ("{target} 已被撤销", "{target} is already reverted"),
+    # -- zqmap validate: after the problems, or when there are none
+    "cli_problems": ("共 {n} 个问题", "{n} problem(s)"),
+    "cli_ok": ("ok：{dir} 中有 {projects} 个项目、{places} 个地点、{counties} 个县",
+               "ok: {projects} projects, {places} places, {counties} counties in {dir}"),
     # -- problems of the register's files (zqmap.checks, .register, .header, .layers): {args} from the
     #    Problem; YAML field names, values and file names stay as written --
     "vp_not_found": ("文件不存在", "file not found"),
