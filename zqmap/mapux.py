@@ -8,13 +8,16 @@ the CSS and the script; the per-rerun part is :class:`Selection` (the selected p
 
 - **County-wide projects** (precision ``county``: no known site) are not markers at the county
   seat: the store lists them apart (``D.apart``) and a badge on the county reads
-  "全县 · 位置未定 55"; a click opens their list.
+  "全县 · 位置未定 55"; a click opens their list. The badge moves off a marker, in from the map's
+  edge and out from under the map's controls (the legend, open or closed; the zoom buttons).
 - A **cluster** says on hover how many of its projects are placed at their site and how many at a
   township seat.
 - An **empty result** is said on the map itself.
 - **Labels** (``.zq-label``) that would overlap a marker, a cluster, the badge or a label of
-  higher priority (the county's, then the layers' own order) move to the other side of their
-  dot, or are hidden; the pass runs after each zoom and redraw.
+  higher priority (the county's, then the layers' own order), or that a map control covers, move
+  to the other side of their dot (or below or above it), or are hidden. Places whole on the map
+  come first: a label the map's edge would cut moves in if it can (an area's label slides along
+  its area). The pass runs after each zoom and redraw, and when the legend opens or closes.
 - The **view** (centre, zoom) is written to the page's URL as ``c=lat,lon&z=zoom`` on each move
   and read back when a map is built (a reload, a language switch), clamped by Leaflet to
   :data:`MIN_ZOOM`–:data:`MAX_ZOOM` and :func:`max_bounds`. :func:`view_params` validates the
@@ -245,28 +248,42 @@ window.zqux = (function (map) {
     return false;
   }
   function rank(el) { return el.classList.contains('zq-county') ? 0 : el.classList.contains('zq-neighbour') ? 2 : 1; }
+  function inside(r, box) {
+    return r.left >= box.left + 4 && r.right <= box.right - 4 && r.top >= box.top + 4 && r.bottom <= box.bottom - 4;
+  }
   function place() {
     var box = map.getContainer().getBoundingClientRect();
-    var taken = [];
+    // The map's controls (legend, zoom, layers) cover what is under them: the badge and labels keep out.
+    var controls = [], taken = [];
+    map.getContainer().querySelectorAll('.leaflet-control').forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      if (r.width) { controls.push(r); }
+    });
     map.getContainer().querySelectorAll('.zq-marker, .zq-cluster').forEach(function (el) {
       var r = el.getBoundingClientRect();
       if (r.width) { taken.push(r); }
     });
-    // The badge first: at its place on the county, or just below or above it if a marker is there.
+    // The badge first: at its place on the county, or just below or above it if a marker is there; whole
+    // on the map (moved in from an edge) and clear of the controls. If every place covers a marker, the
+    // first clear of the controls.
     var cw = map.getContainer().querySelector('.zq-cw');
     if (cw) {
       cw.style.translate = '';
-      var c0 = cw.getBoundingClientRect(), ch = c0.height, cw2 = c0.width / 2 + 24, at = [0, 0];
+      var c0 = cw.getBoundingClientRect(), ch = c0.height, cw2 = c0.width / 2 + 24, at = null, fallback = null;
+      var dx = Math.max(0, box.left + 4 - c0.left) - Math.max(0, c0.right - (box.right - 4));
       var moves = [[0, 0], [0, ch + 8], [0, -ch - 36], [0, 2 * ch + 16], [cw2, 0], [-cw2, 0], [0, 3 * ch + 24],
-                   [cw2, ch + 8], [-cw2, ch + 8], [0, -2 * ch - 44]];
-      for (var k = 0; k < moves.length; k++) {
-        var cr = {left: c0.left + moves[k][0], right: c0.right + moves[k][0], top: c0.top + moves[k][1],
-                  bottom: c0.bottom + moves[k][1]};
-        if (!overlaps(cr, taken)) { at = moves[k]; break; }
+                   [cw2, ch + 8], [-cw2, ch + 8], [0, -2 * ch - 44], [0, -3 * ch - 52], [0, 4 * ch + 32]];
+      for (var k = 0; k < moves.length && at === null; k++) {
+        var m = [moves[k][0] + dx, moves[k][1]];
+        var cr = {left: c0.left + m[0], right: c0.right + m[0], top: c0.top + m[1], bottom: c0.bottom + m[1]};
+        if (!inside(cr, box) || overlaps(cr, controls)) continue;
+        if (!overlaps(cr, taken)) { at = m; } else if (fallback === null) { fallback = m; }
       }
+      at = at || fallback || [dx, 0];
       if (at[0] || at[1]) { cw.style.translate = at[0] + 'px ' + at[1] + 'px'; }
       taken.push(cw.getBoundingClientRect());
     }
+    taken = taken.concat(controls);
     var labels = Array.prototype.slice.call(map.getContainer().querySelectorAll('.zq-label'));
     labels = labels.map(function (el, i) { return [rank(el), i, el]; }).sort(function (a, b) {
       return a[0] - b[0] || a[1] - b[1]; }).map(function (x) { return x[2]; });
@@ -278,14 +295,19 @@ window.zqux = (function (map) {
       // Where the label may go, as shifts from its own place (right of its dot, or centred on its area):
       // as it is, further right (past a cluster on the dot), left of the dot, below, above.
       var area = el.classList.contains('zq-area');
-      var tries = area ? [[0, 0], [0, h + 6], [0, -h - 6]] :
+      // (an area's label may also slide along the area, in from the map's edge: it names the area, not a point)
+      var dx = Math.max(0, box.left + 4 - r0.left) - Math.max(0, r0.right - (box.right - 4));
+      var tries = area ? [[0, 0], [0, h + 6], [0, -h - 6], [dx, 0], [dx, h + 6], [dx, -h - 6]] :
         [[0, 0], [14, 0], [-w - 30, 0], [-w / 2 - 15, h + 8], [-w / 2 - 15, -h - 8], [-w - 44, 0]];
-      for (var i = 0; i < tries.length; i++) {
-        var r = {left: r0.left + tries[i][0], right: r0.right + tries[i][0], top: r0.top + tries[i][1], bottom: r0.bottom + tries[i][1]};
-        if (!overlaps(r, taken)) {
-          if (i) { el.style.translate = tries[i][0] + 'px ' + tries[i][1] + 'px'; }
-          taken.push(r);
-          return;
+      // First the places whole on the map (a label at the edge moves in, as 羊角乡 on a phone), then any.
+      for (var pass = 0; pass < 2; pass++) {
+        for (var i = 0; i < tries.length; i++) {
+          var r = {left: r0.left + tries[i][0], right: r0.right + tries[i][0], top: r0.top + tries[i][1], bottom: r0.bottom + tries[i][1]};
+          if ((pass || inside(r, box)) && !overlaps(r, taken)) {
+            if (i) { el.style.translate = tries[i][0] + 'px ' + tries[i][1] + 'px'; }
+            taken.push(r);
+            return;
+          }
         }
       }
       el.classList.add('zq-hidden');
@@ -299,6 +321,7 @@ window.zqux = (function (map) {
     later = setTimeout(function () { placeLabels(); later = setTimeout(placeLabels, 500); }, 400);
   }
   map.on('zoomend moveend resize layeradd layerremove', placeSoon);
+  map.getContainer().addEventListener('toggle', placeSoon, true);  // the legend opened or closed
   Z.cluster.on('animationend spiderfied unspiderfied', placeSoon);
   (window.zqLayers || Promise.resolve()).then(placeLabels);
 

@@ -417,3 +417,45 @@ def test_phone_legend_collapsed_room_to_scroll_labels_readable(browser, app_url,
             assert label and label["visible"] and label["size"] >= 12, (name, label)
     finally:
         context.close()
+
+
+BADGE_JS = """() => {
+  const box = document.querySelector('.leaflet-container').getBoundingClientRect();
+  const b = document.querySelector('.zq-cw').getBoundingClientRect();
+  const under = [...document.querySelectorAll('.leaflet-control')].map((el) => el.getBoundingClientRect())
+    .filter((r) => r.width && Math.min(r.right, b.right) - Math.max(r.left, b.left) > 0
+                   && Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top) > 0).length;
+  return {whole: b.left >= box.left && b.right <= box.right && b.top >= box.top && b.bottom <= box.bottom, under};
+}"""
+
+WHOLE_LABEL_JS = """(text) => { const el = [...document.querySelectorAll('.zq-label')].find((e) => e.textContent.trim() === text);
+  const box = document.querySelector('.leaflet-container').getBoundingClientRect(), r = el.getBoundingClientRect();
+  return getComputedStyle(el).visibility !== 'hidden' && r.left >= box.left && r.right <= box.right; }"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("viewport", [VIEWPORT, {"width": 390, "height": 844}], ids=["desktop", "phone"])
+def test_the_county_wide_badge_is_whole_on_the_map_and_clear_of_the_controls(browser, app_url, ds, lang, viewport):
+    """The English badge is wider than the Chinese one: on a phone it crossed the map's left edge, and on a
+    desktop the open legend covered half of it. The legend opened (or closed) moves it again."""
+    phone = viewport["width"] < 600
+    context, page = new_page(browser, viewport=viewport, is_mobile=phone, has_touch=phone)
+    try:
+        page.goto(app_url + f"?lang={lang}", wait_until="domcontentloaded")
+        frame = map_frame(page)
+        page.get_by_test_id("stDownloadButton").first.wait_for(state="attached", timeout=45_000)
+        assert settled_count(frame, len(ds.projects)) == len(ds.projects)
+        time.sleep(1.2)  # the placement's last pass follows the cluster's transitions
+        assert frame.evaluate(BADGE_JS) == {"whole": True, "under": 0}
+        assert overlapping(frame.evaluate(RECTS_JS)) == []
+        if phone:  # a township at the map's edge: its label moves to a side of its dot where it is whole
+            name = "羊角乡" if lang == "zh" else "Yangjiao Township"
+            assert frame.evaluate(WHOLE_LABEL_JS, name), name
+        was_open = frame.evaluate("() => document.querySelector('.zq-legend details').open")
+        assert was_open is not phone  # open on a desktop, closed on a phone
+        frame.locator(".zq-legend summary").click()
+        frame.wait_for_function("(was) => document.querySelector('.zq-legend details').open !== was", arg=was_open)
+        time.sleep(1.2)
+        assert frame.evaluate(BADGE_JS) == {"whole": True, "under": 0}, "legend open" if phone else "legend closed"
+    finally:
+        context.close()
