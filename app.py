@@ -343,7 +343,7 @@ def main() -> None:
     # The latest of a row selection and a marker click (st_folium keeps its value in session state), kept on
     # the project across filter changes; decided before the map is drawn, which marks it.
     returned = st.session_state.get(app_move.MAP_KEY)
-    table_key = selection.sync(st.session_state, "w_table", digest.ids[rows].tolist(),
+    table_key = selection.sync(st.session_state, selection.TABLE, digest.ids[rows].tolist(),
                    selection.marker_click(st.session_state, returned, mapview.clicked_project_id(returned, digest.position)))
     # the link, once the selection is decided (its sel= is the project the details show after this run)
     st.query_params.from_dict({**flt.to_params(), "lang": lang, **app_status.url_params(ds.plan_months, bool(key[2])),

@@ -259,6 +259,26 @@ def test_a_marker_click_after_a_row_selection_shows_the_marker(bundled, ds, clic
 
 
 
+def test_a_browser_value_from_before_a_marker_click_does_not_undo_it(bundled, ds, clicks):
+    """st_folium reports the view a marker's popup panned to while the click's run is still drawing: that
+    rerun carries the table's tick as the browser had it before the click. Read as a new tick, it would
+    select the row again and undo the click (what "the user clicks again" in a browser test was hiding)."""
+    at = loaded(new_app())
+    ids = _table_ids(at)
+    _tick(at, 0)
+    before = selection.widget_key(at.session_state, "w_table")
+    _click(at, ids[5])
+    at.run()
+    assert _shown_detail(at, ds) == ids[5]
+    assert selection.widget_key(at.session_state, "w_table") != before  # a selection the browser did not make
+    at.session_state[before] = {"selection": {"rows": [0]}}  # the browser's value, from before the click
+    at.run()
+    no_exception(at)
+    assert _shown_detail(at, ds) == ids[5] and at.session_state["_selected_id"] == ids[5]
+    _tick(at, 0)  # the row ticked again, in the table that shows the marker's project
+    assert _shown_detail(at, ds) == ids[0]
+
+
 def test_the_link_names_the_selection_of_the_same_run(bundled, ds, clicks):
     """Item 14: the URL's ``sel=`` is the project the details show after that very run (a marker click, a
     row), not the one of the run before."""

@@ -18,7 +18,7 @@ from collections.abc import Container, Mapping
 
 import streamlit as st
 
-from zqmap import mapux
+from zqmap import mapux, selection
 from zqmap.escape import html_text, script_json
 from zqmap.i18n import t
 
@@ -127,12 +127,13 @@ def copy_link_button(lang: str) -> None:
 # built map and the rest of the page arrive, and each time the map's width changed by the scrollbar's.
 PAGE_CSS = """<style>
 [data-testid="stMain"] { scrollbar-gutter: stable; }
+TABLE_RULE
 @media (max-width: 640px) {
   iframe[title*="streamlit_folium"] { height: PHONE_HEIGHTpx !important; }
 }
-</style>""".replace("PHONE_HEIGHT", str(mapux.PHONE_HEIGHT))
+</style>""".replace("PHONE_HEIGHT", str(mapux.PHONE_HEIGHT)).replace("TABLE_RULE", selection.TABLE_CSS)
 
 
 def page_css() -> None:
-    """The page CSS the map needs (see :data:`PAGE_CSS`); call once per run, before the map."""
+    """The page's CSS, for the map and the table (see :data:`PAGE_CSS`); call once per run, before the map."""
     st.html(PAGE_CSS)

@@ -15,37 +15,41 @@ marker; the details panel shows it). Two rules (issue 11, items 7 and 8):
 A marker click is ``(project id, n)`` (:func:`marker_click`): the same marker clicked again is a
 new ``n``.
 
-A table's selection is a row position, so it means something only against the rows the browser
+A table's selection is a row position, so it means something only against the table the browser
 was showing when it sent it. A browser's rerun carries the table's value as the browser last had
-it, and a browser can ask for a rerun (st_folium reporting the map it just redrew) before it has
-the new table a filter change sent, or before it has any: a filter change's first run sends only
-the map (:func:`zqmap.app_paint.map_only`). Read against the new rows, that value would select
-whatever project now sits at the old position. So each list of rows is drawn under a key of its
-own (:func:`widget_key`: the base key and a number that grows with each new list), and only the
-current key's value is read: a value for an earlier key is about rows that are gone.
+it, and a browser can ask for a rerun before it has the table the last run sent, or before it has
+any: st_folium reports the map it just redrew, or the view a marker's popup panned to, while a
+filter change's first run sends only the map (:func:`zqmap.app_paint.map_only`) and a marker
+click's run is still drawing. Read against the new rows, that value would select whatever project
+now sits at the old position; read as news, the old tick would undo the marker click. So the table
+is drawn under a new key (:func:`widget_key`: the base key and a number that grows) whenever this
+run changes what the browser holds: new rows, or a selection the browser did not make (a marker
+click, a project filtered out). Only the current key's value is read: a value for an earlier key
+is about a table that is gone. (A new key is a new grid in the browser: its scroll position and
+any sorting by a column header start afresh.)
 
 >>> state = {}
 >>> t = sync(state, "t", ("a", "b", "c"), clicked=None); state["_selected_id"] is None    # nothing chosen yet
 True
 >>> state[t] = {"selection": {"rows": [1]}}              # the user ticks row 1: "b"
->>> t == sync(state, "t", ("a", "b", "c"), clicked=None), state["_selected_id"]
+>>> t == sync(state, "t", ("a", "b", "c"), clicked=None), state["_selected_id"]           # the same key
 (True, 'b')
->>> t == sync(state, "t", ("a", "b", "c"), clicked=("c", 1)), state["_selected_id"], state[t]  # then clicks "c"
-(True, 'c', {'selection': {'rows': [2]}})
->>> t2 = sync(state, "t", ("c", "a"), clicked=("c", 1)); t2, state["_selected_id"], state[t2]  # a filter: "c" moves
-('t_1', 'c', {'selection': {'rows': [0]}})
->>> state[t] = {"selection": {"rows": [1]}}      # the browser, not yet showing the new rows, sends the old value
->>> t2 == sync(state, "t", ("c", "a"), clicked=("c", 1)), state["_selected_id"]       # about rows that are gone
+>>> t2 = sync(state, "t", ("a", "b", "c"), clicked=("c", 1)); t2, state["_selected_id"], state[t2]  # clicks "c"
+('t_1', 'c', {'selection': {'rows': [2]}})
+>>> state[t] = {"selection": {"rows": [1]}}  # the browser, before it has the table that shows "c", still says "b"
+>>> t2 == sync(state, "t", ("a", "b", "c"), clicked=("c", 1)), state["_selected_id"]     # not news: "c" stays
 (True, 'c')
->>> state[t2] = {"selection": {"rows": [1]}}                                               # ticks "a"
->>> t2 == sync(state, "t", ("c", "a"), clicked=("c", 1)), state["_selected_id"]
+>>> t3 = sync(state, "t", ("c", "a"), clicked=("c", 1)); t3, state["_selected_id"], state[t3]  # a filter: "c" moves
+('t_2', 'c', {'selection': {'rows': [0]}})
+>>> state[t3] = {"selection": {"rows": [1]}}                                               # ticks "a"
+>>> t3 == sync(state, "t", ("c", "a"), clicked=("c", 1)), state["_selected_id"]
 (True, 'a')
->>> t2 == sync(state, "t", ("c", "a"), clicked=("c", 2)), state["_selected_id"]            # "c" clicked again
-(True, 'c')
->>> t3 = sync(state, "t", ("a",), clicked=("c", 2)); state["_selected_id"], state[t3]      # "c" filtered out
+>>> t4 = sync(state, "t", ("c", "a"), clicked=("c", 2)); state["_selected_id"], state[t4]  # "c" clicked again
+('c', {'selection': {'rows': [0]}})
+>>> t5 = sync(state, "t", ("a",), clicked=("c", 2)); state["_selected_id"], state[t5]      # "c" filtered out
 (None, {'selection': {'rows': []}})
->>> t3 == widget_key(state, "t"), t2 in state                       # an earlier key's value is dropped
-(True, False)
+>>> t5 == widget_key(state, "t"), t4 in state, len({t, t2, t3, t4, t5})      # an earlier key's value is dropped
+(True, False, 5)
 """
 
 from __future__ import annotations
@@ -53,6 +57,11 @@ from __future__ import annotations
 from collections.abc import Container, Mapping, MutableMapping, Sequence
 from typing import Any
 
+TABLE = "w_table"  # the project table's base key (widget_key adds the number)
+# A run that draws the table under a new key may, in a busy browser, show it beside the earlier one
+# (stale) until the run ends: only the first is shown, so the page does not grow by a table meanwhile.
+# (Part of the page's CSS: zqmap.maplink.PAGE_CSS.)
+TABLE_CSS = f'[class*="st-key-{TABLE}_"] ~ [class*="st-key-{TABLE}_"] {{ display: none; }}'
 SELECTED = "_selected_id"  # the shared contract (docs: GUIDE.md): the selected project's id, or None
 _TABLE = "_sel_table"  # the id the table showed selected when it was last drawn
 _ROWS = "_sel_rows"  # the ids of the table's rows when it was last drawn, in order
@@ -160,8 +169,9 @@ def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: Click | 
     Called on every run that may draw the table, before the map (which marks the selection). A run
     that does not draw the table (the map's first paint, a filter change's map-only run) keeps the
     decision: the next run reads the same key, with the value set here or, once the browser has the
-    table, the browser's. Rows other than the last run's get a new key; the earlier key's value is
-    dropped (a browser may still send it: it is not read).
+    table, the browser's. Rows other than the last run's, or a selection other than the one the
+    table holds, get a new key; the earlier key's value is dropped (a browser may still send it: it
+    is not read).
     """
     last_rows = state.get(_ROWS)
     table_before = state.get(_TABLE)
@@ -169,13 +179,13 @@ def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: Click | 
     table_now = table_choice(state[current], last_rows) if current in state else table_before
     chosen = choose(state.get(SELECTED), (table_before, table_now), (state.get(_CLICK), clicked), set(rows))
     want = [list(rows).index(chosen)] if chosen is not None else []
-    if last_rows is not None and tuple(rows) != tuple(last_rows):  # a new list: a new key
-        if current in state:
+    if current in state:  # the browser's table (or the value set for it): does this run change it?
+        have = list(((state[current] or {}).get("selection") or {}).get("rows") or [])
+        if want != have or tuple(rows) != tuple(last_rows or ()):  # then under a new key
             del state[current]
-        state[_GEN] = (state[_GEN] if _GEN in state else 0) + 1
-        current = widget_key(state, key)
-    have = list(((state.get(current) or {}).get("selection") or {}).get("rows") or [])
-    if want != have or current not in state:
+            state[_GEN] = (state[_GEN] if _GEN in state else 0) + 1
+            current = widget_key(state, key)
+    if current not in state:
         state[current] = {"selection": {"rows": want}}  # Streamlit's programmatic dataframe selection
     state[SELECTED] = chosen
     state[_TABLE] = chosen
