@@ -251,6 +251,9 @@ window.zqux = (function (map) {
   function inside(r, box) {
     return r.left >= box.left + 4 && r.right <= box.right - 4 && r.top >= box.top + 4 && r.bottom <= box.bottom - 4;
   }
+  function inward(r, box) {  // the horizontal shift that brings r in from the map's left or right edge
+    return Math.max(0, box.left + 4 - r.left) - Math.max(0, r.right - (box.right - 4));
+  }
   function place() {
     var box = map.getContainer().getBoundingClientRect();
     // The map's controls (legend, zoom, layers) cover what is under them: the badge and labels keep out.
@@ -270,7 +273,7 @@ window.zqux = (function (map) {
     if (cw) {
       cw.style.translate = '';
       var c0 = cw.getBoundingClientRect(), ch = c0.height, cw2 = c0.width / 2 + 24, at = null, fallback = null;
-      var dx = Math.max(0, box.left + 4 - c0.left) - Math.max(0, c0.right - (box.right - 4));
+      var dx = inward(c0, box);
       var moves = [[0, 0], [0, ch + 8], [0, -ch - 36], [0, 2 * ch + 16], [cw2, 0], [-cw2, 0], [0, 3 * ch + 24],
                    [cw2, ch + 8], [-cw2, ch + 8], [0, -2 * ch - 44], [0, -3 * ch - 52], [0, 4 * ch + 32]];
       for (var k = 0; k < moves.length && at === null; k++) {
@@ -296,7 +299,7 @@ window.zqux = (function (map) {
       // as it is, further right (past a cluster on the dot), left of the dot, below, above.
       var area = el.classList.contains('zq-area');
       // (an area's label may also slide along the area, in from the map's edge: it names the area, not a point)
-      var dx = Math.max(0, box.left + 4 - r0.left) - Math.max(0, r0.right - (box.right - 4));
+      var dx = inward(r0, box);
       var tries = area ? [[0, 0], [0, h + 6], [0, -h - 6], [dx, 0], [dx, h + 6], [dx, -h - 6]] :
         [[0, 0], [14, 0], [-w - 30, 0], [-w / 2 - 15, h + 8], [-w / 2 - 15, -h - 8], [-w - 44, 0]];
       // First the places whole on the map (a label at the edge moves in, as 羊角乡 on a phone), then any.

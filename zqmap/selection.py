@@ -65,7 +65,7 @@ TABLE_CSS = f'[class*="st-key-{TABLE}_"] ~ [class*="st-key-{TABLE}_"] {{ display
 SELECTED = "_selected_id"  # the shared contract (docs: GUIDE.md): the selected project's id, or None
 _TABLE = "_sel_table"  # the id the table showed selected when it was last drawn
 _ROWS = "_sel_rows"  # the ids of the table's rows when it was last drawn, in order
-_GEN = "_sel_gen"  # the number in the table's widget key: one more for each new list of rows (widget_key)
+_GEN = "_sel_gen"  # the number in the table's widget key: one more each time a run changes the table (sync)
 _CLICK = "_sel_click"  # the marker click (project id, n) seen on the last run
 _MARK = "_sel_mark"  # (popup text, place, click count) st_folium reported at the last marker click
 
@@ -111,7 +111,7 @@ def table_choice(value: Any, rows: Sequence[str] | None) -> str | None:
     >>> table_choice({"selection": {"rows": [1], "columns": []}}, ("a", "b")), table_choice(None, ("a",))
     ('b', None)
     """
-    picked = list(((value or {}).get("selection") or {}).get("rows") or [])
+    picked = _picked(value)
     if not picked or rows is None or not 0 <= picked[0] < len(rows):
         return None
     return rows[picked[0]]
@@ -153,13 +153,22 @@ def marker_click(state: MutableMapping, returned: Mapping | None, project: str |
     return project, mark[2]
 
 
+def _picked(value: Any) -> list[int]:
+    """The row positions a dataframe's selection state holds (none for no state)."""
+    return list(((value or {}).get("selection") or {}).get("rows") or [])
+
+
+def _gen(state: Mapping) -> int:
+    return state[_GEN] if _GEN in state else 0
+
+
 def widget_key(state: Mapping, key: str) -> str:
     """The key the table is drawn under for its current rows (set by :func:`sync`): ``key`` and a number.
 
     >>> widget_key({}, "w_table"), widget_key({"_sel_gen": 3}, "w_table")
     ('w_table_0', 'w_table_3')
     """
-    return f"{key}_{state[_GEN] if _GEN in state else 0}"
+    return f"{key}_{_gen(state)}"
 
 
 def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: Click | None) -> str:
@@ -180,10 +189,9 @@ def sync(state: MutableMapping, key: str, rows: Sequence[str], clicked: Click | 
     chosen = choose(state.get(SELECTED), (table_before, table_now), (state.get(_CLICK), clicked), set(rows))
     want = [list(rows).index(chosen)] if chosen is not None else []
     if current in state:  # the browser's table (or the value set for it): does this run change it?
-        have = list(((state[current] or {}).get("selection") or {}).get("rows") or [])
-        if want != have or tuple(rows) != tuple(last_rows or ()):  # then under a new key
+        if want != _picked(state[current]) or tuple(rows) != tuple(last_rows or ()):  # then under a new key
             del state[current]
-            state[_GEN] = (state[_GEN] if _GEN in state else 0) + 1
+            state[_GEN] = _gen(state) + 1
             current = widget_key(state, key)
     if current not in state:
         state[current] = {"selection": {"rows": want}}  # Streamlit's programmatic dataframe selection
